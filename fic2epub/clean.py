@@ -1,0 +1,233 @@
+"""Inline cleaning: a registry of named fixers applied to each paragraph.
+
+A fixer is a pure function ``str -> list[Edit]``: it proposes replacements and never
+touches the text itself. :func:`clean_paragraph` applies them in ``FIXERS`` order,
+keeps a map from every character back to its source line and column, and records each
+edit as a :class:`~fic2epub.model.Change`. Fixers only change punctuation, whitespace
+and markup characters; none deletes, reorders or invents a word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .model import Change, CleanOptions
+
+Edit = tuple[int, int, str]
+"""Replace ``text[start:end]`` with the string."""
+
+Origin = tuple[int, int]
+"""(line, column) in the source, 1-based."""
+
+
+def fix_whitespace(text: str) -> list[Edit]:
+    """Tabs and runs of spaces inside a paragraph become one space."""
+    return [(m.start(), m.end(), " ") for m in re.finditer(r"[ \t\u3000]{2,}|\t", text)
+            if m.group() != " "]
+
+
+def fix_dashes(text: str) -> list[Edit]:
+    """``--`` and ``---`` between or after words become an em dash."""
+    return [(m.start(), m.end(), "—") for m in re.finditer(r"(?<!-)-{2,3}(?!-)", text)]
+
+
+def fix_ellipses(text: str) -> list[Edit]:
+    """Three dots (also spaced ``. . .``) become an ellipsis character."""
+    return [(m.start(), m.end(), "…")
+            for m in re.finditer(r"(?<![.])(?:\.\.\.|\. \. \.)(?![.]| \.)", text)]
+
+
+_ELISIONS = {"em", "cause", "til", "till", "bout", "tis", "twas", "round", "kay", "nuff",
+             "n", "s", "cept", "fraid", "scuse", "ere", "neath", "ow", "e", "im", "er", "ave",
+             "ad", "ello", "appen", "tween", "twixt", "specially", "sup", "ya", "all"}
+_OPENERS = set(" \t\n([{<—–-/\u00a0\u2014\u2013")
+
+
+def fix_quotes(text: str) -> list[Edit]:
+    """Straight quotes to curly ones, deciding by context and by quote state.
+
+    Apostrophes (``don't``, ``'90s``, ``rock 'n' roll``, ``'em``), nested single quotes,
+    and a stray space inside an opening or closing quote (``gasped, " Because`` ->
+    ``gasped, “Because``) are handled the way the author meant.
+    """
+    edits: list[Edit] = []
+    n = len(text)
+    inside_double = False
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == "`" and text.startswith("``", i):
+            edits.append((i, i + 2, "“"))
+            inside_double = True
+            i += 2
+            continue
+        if c == "'" and text.startswith("''", i) and i > 0 and not text[i - 1].isspace() \
+                and inside_double:
+            edits.append((i, i + 2, "”"))
+            inside_double = False
+            i += 2
+            continue
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < n else " "
+        if c == '"':
+            prev_open = prev in _OPENERS or prev in "“‘"
+            next_space = nxt.isspace() or i + 1 >= n
+            if prev_open and not next_space:
+                edits.append((i, i + 1, "“"))
+                inside_double = True
+            elif not prev_open and (next_space or nxt in ".,;:!?)]}—–-'’"):
+                edits.append((i, i + 1, "”"))
+                inside_double = False
+            elif prev_open and next_space:
+                # floating quote: ' " Because' opens, 'and " she' closes; drop the stray space
+                if inside_double:
+                    start = i - 1 if prev == " " else i
+                    edits.append((start, i + 1, "”"))
+                    inside_double = False
+                else:
+                    end = i + 2 if nxt == " " and i + 2 < n else i + 1
+                    edits.append((i, end, "“"))
+                    inside_double = True
+            else:  # word"word: decide by state
+                edits.append((i, i + 1, "”" if inside_double else "“"))
+                inside_double = not inside_double
+        elif c == "'":
+            if prev.isalnum() and (nxt.isalnum()):
+                edits.append((i, i + 1, "’"))  # don't, Xander's
+            elif prev in _OPENERS or prev in "“\"":
+                word = re.match(r"[A-Za-z]+|\d\d?s?\b", text[i + 1:])
+                if word and (word.group().lower() in _ELISIONS or word.group()[0].isdigit()):
+                    edits.append((i, i + 1, "’"))  # 'em, '90s, 'n'
+                elif nxt.isspace():
+                    edits.append((i, i + 1, "’"))
+                else:
+                    edits.append((i, i + 1, "‘"))
+            else:
+                edits.append((i, i + 1, "’"))
+        elif c == "`" and nxt.isalnum():
+            edits.append((i, i + 1, "‘"))  # `stories from the stacks'
+        i += 1
+    return edits
+
+
+_EMPHASIS_PAIRS: Sequence[tuple[str, str, str]] = (
+    ("bbcode", r"\[(?:i|I|em|b|B)\]", r"\[/(?:i|I|em|b|B)\]"),
+    ("strong", r"\*\*", r"\*\*"),
+    ("asterisk", r"\*", r"\*"),
+    ("underscore", r"_", r"_"),
+)
+
+
+def find_emphasis(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
+    """Marker pairs ``*x*``, ``_x_``, ``**x**``, ``[i]x[/i]`` -> removals and ranges.
+
+    Ranges are [start, end) of the emphasised text *before* the edits are applied.
+    An opening marker follows a space or the start and precedes a non-space; a closing
+    marker follows a non-space and precedes a space, punctuation or the end.
+    Unpaired markers are left as they are.
+    """
+    taken = [False] * (len(text) + 1)
+    pairs: list[tuple[int, int, int, int]] = []  # open_s, open_e, close_s, close_e
+    for _name, open_re, close_re in _EMPHASIS_PAIRS:
+        bbcode = _name == "bbcode"
+        opener = re.compile(open_re if bbcode else
+                            r"(?<![\w*_\\])" + open_re + r"(?=[^\s*_])")
+        closer = re.compile(close_re if bbcode else
+                            r"(?<=[^\s*_])" + close_re + r"(?![\w*_])")
+        pos = 0
+        while True:
+            om = opener.search(text, pos)
+            if not om:
+                break
+            if any(taken[om.start():om.end()]):
+                pos = om.end()
+                continue
+            cm = closer.search(text, om.end())
+            if not cm or any(taken[cm.start():cm.end()]) or \
+                    (not bbcode and "\n" in text[om.end():cm.start()]):
+                pos = om.end()
+                continue
+            pairs.append((om.start(), om.end(), cm.start(), cm.end()))
+            for k in range(om.start(), om.end()):
+                taken[k] = True
+            for k in range(cm.start(), cm.end()):
+                taken[k] = True
+            pos = cm.end()
+    edits: list[Edit] = []
+    ranges: list[tuple[int, int]] = []
+    for os_, oe, cs, ce in pairs:
+        edits.append((os_, oe, ""))
+        edits.append((cs, ce, ""))
+        ranges.append((oe, cs))
+    return edits, ranges
+
+
+FIXERS: dict[str, Callable[[str], list[Edit]]] = {
+    "whitespace": fix_whitespace,
+    "dashes": fix_dashes,
+    "ellipses": fix_ellipses,
+    "quotes": fix_quotes,
+}
+"""Inline fixers in the order they run; ``emphasis`` runs last (it removes markers)."""
+
+FIXER_NAMES = (*FIXERS, "emphasis")
+
+
+@dataclass(frozen=True)
+class CleanParagraph:
+    text: str
+    emphasis: tuple[tuple[int, int], ...]
+    changes: tuple[Change, ...]
+
+
+def _apply(text: str, origin: list[Origin], edits: list[Edit], fixer: str,
+           changes: list[Change]) -> tuple[str, list[Origin], list[int]]:
+    """Apply non-overlapping edits; return new text, new origins and an offset map."""
+    edits = sorted(edits)
+    out: list[str] = []
+    new_origin: list[Origin] = []
+    offset_map = [0] * (len(text) + 1)  # old offset -> new offset
+    pos = 0
+    for start, end, repl in edits:
+        if start < pos:
+            continue  # overlapping proposal: keep the first
+        for k in range(pos, start):
+            offset_map[k] = len(out)
+            out.append(text[k])
+            new_origin.append(origin[k])
+        anchor = origin[start] if start < len(origin) else (origin[-1] if origin else (0, 0))
+        for k in range(start, end):
+            offset_map[k] = len(out)
+        out.extend(repl)
+        new_origin.extend([anchor] * len(repl))
+        changes.append(Change(fixer, anchor[0], anchor[1], text[start:end], repl))
+        pos = end
+    for k in range(pos, len(text)):
+        offset_map[k] = len(out)
+        out.append(text[k])
+        new_origin.append(origin[k])
+    offset_map[len(text)] = len(out)
+    return "".join(out), new_origin, offset_map
+
+
+def clean_paragraph(text: str, origin: list[Origin], options: CleanOptions) -> CleanParagraph:
+    """Run every enabled fixer over one paragraph's text.
+
+    ``origin[i]`` is the source (line, column) of ``text[i]``.
+    """
+    changes: list[Change] = []
+    for name, fixer in FIXERS.items():
+        if options.enabled(name):
+            edits = fixer(text)
+            if edits:
+                text, origin, _ = _apply(text, origin, edits, name, changes)
+    ranges: list[tuple[int, int]] = []
+    if options.enabled("emphasis"):
+        edits, raw_ranges = find_emphasis(text)
+        if edits:
+            text, origin, offset_map = _apply(text, origin, edits, "emphasis", changes)
+            ranges = sorted((offset_map[s], offset_map[e]) for s, e in raw_ranges
+                            if offset_map[e] > offset_map[s])
+    return CleanParagraph(text, tuple(ranges), tuple(changes))

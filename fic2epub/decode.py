@@ -1,0 +1,264 @@
+"""Bytes to text: encoding detection, mojibake repair, line endings, control characters.
+
+``decode(data)`` is pure: bytes in, :class:`Decoded` out. Every repair that changes
+characters is recorded as a :class:`~fic2epub.model.Change` with its line and column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+import charset_normalizer
+import ftfy
+
+from .errors import BinaryFileError, EmptyStoryError
+from .model import Change
+
+# Single-byte code pages that real Western story files come in, in order of preference
+# when two decode equally well. Latin-1 is last: where it differs from cp1252 it yields
+# C1 control characters, which the scorer penalises.
+WESTERN = ("cp1252", "mac_roman", "cp437", "latin_1")
+
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an EPUB or DOCX?)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x7fELF": "a program (ELF executable)",
+    b"MZ": "a Windows program",
+    b"\x1f\x8b": "a gzip archive",
+    b"{\\rtf": "an RTF document (save it as plain text)",
+    b"\xd0\xcf\x11\xe0": "a Microsoft Office document (save it as plain text)",
+}
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+# Control characters removed from the text: all of Cc except tab and line feed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    """The decoded text, line endings normalised to ``\\n``."""
+    encoding: str
+    changes: tuple[Change, ...]
+
+
+def _sniff_binary(data: bytes) -> str | None:
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            if magic == b"MZ" and b"\x00" not in data[:512]:
+                continue  # a text file may well start with "MZ"
+            return what
+    sample = data[:65536]
+    if not sample:
+        return None
+    nuls = sample.count(0)
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 26, 27))
+    if nuls > max(2, len(sample) // 100) or controls > max(8, len(sample) // 20):
+        return "binary data"
+    return None
+
+
+def _score_western(text: str) -> int:
+    """How plausible the non-ASCII characters of ``text`` are as prose.
+
+    charset-normalizer (and chardet) cannot tell cp1252, Mac Roman and cp437 apart on
+    mostly-ASCII English text with a handful of high bytes; they disagree with each
+    other and with the truth on real story files. Context can: an accented lowercase
+    letter sits inside a word, a curly quote hugs a word, box-drawing characters come
+    in runs, and control characters never appear in prose.
+    """
+    score = 0
+    n = len(text)
+    for i, c in enumerate(text):
+        if c < "\x80":
+            continue
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < n else " "
+        cat = unicodedata.category(c)
+        if cat == "Ll":
+            if c in (prev, nxt):
+                score -= 2
+            elif prev.isupper() or nxt.isupper():
+                score -= 2
+            elif prev.isalpha() or nxt.isalpha():
+                score += 2
+        elif cat == "Lu":
+            if c in (prev, nxt):
+                score -= 2
+            elif prev.islower():
+                score -= 2
+            else:
+                score += 1
+        elif cat == "Zs":
+            score += 1
+        elif cat in ("Pi", "Ps"):
+            score += 2 if nxt.isalnum() else 0
+        elif cat in ("Pf", "Pe"):
+            score += 2 if (prev.isalnum() or prev in ".,!?;:-") else 0
+        elif cat in ("Pd", "Po"):
+            score += 1
+        elif "\u2500" <= c <= "\u259f":  # box drawing and blocks: ASCII art
+            score += 2 if (prev in (c, " ") or nxt in (c, " ") or prev > "\u24ff") else -1
+        elif cat in ("Cc", "Co", "Cn", "Cs"):
+            score -= 5
+        elif cat.startswith("S"):
+            score -= 2 if (prev.isalpha() or nxt.isalpha()) else 0
+    return score
+
+
+def detect_encoding(data: bytes) -> str:
+    """Name of the codec that decodes ``data`` best."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data[:200_000]).best()
+    if best is not None and best.encoding not in WESTERN and _is_multibyte(best.encoding):
+        return str(best.encoding)
+    scored = []
+    for rank, enc in enumerate(WESTERN):
+        scored.append((_score_western(data.decode(enc)), -rank, enc))
+    return max(scored)[2]
+
+
+def _is_multibyte(encoding: str) -> bool:
+    name = codecs.lookup(encoding).name
+    return name.startswith(("utf", "shift_jis", "euc", "gb", "big5", "cp932", "cp949", "cp950",
+                            "iso2022", "hz", "johab", "koi8", "cp1251", "cp866", "iso8859_5",
+                            "mac_cyrillic", "iso8859_7", "cp1253", "cp1255", "cp1256",
+                            "iso8859_6", "iso8859_8", "tis", "cp874"))
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _record_line_diffs(fixer: str, before: str, after: str) -> list[Change]:
+    """Changes for each line that differs (both texts have the same line count)."""
+    changes: list[Change] = []
+    for no, (a, b) in enumerate(zip(before.split("\n"), after.split("\n"), strict=True), 1):
+        if a == b:
+            continue
+        start = 0
+        while start < min(len(a), len(b)) and a[start] == b[start]:
+            start += 1
+        end_a, end_b = len(a), len(b)
+        while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+            end_a -= 1
+            end_b -= 1
+        changes.append(Change(fixer, no, start + 1, a[start:end_a], b[start:end_b]))
+    return changes
+
+
+_CONTRACTION_TAIL = re.compile(r"(s|t|ll|re|ve|d|m)\b", re.IGNORECASE)
+
+
+def repair_mangled_quotes(text: str) -> tuple[str, list[Change]]:
+    """Repair curly quotes that an old conversion turned into other characters.
+
+    Some 1990s files went Mac Roman -> Latin-1 -> DOS code page, so that every opening
+    quote became one stray character (``ò``), every closing quote another (``ó``) and
+    every apostrophe a third (``Ö``). A character is taken for a quote only when its
+    positions say so beyond doubt: an opener always starts a word, a closer always ends
+    one and the two come in near-equal numbers; an apostrophe is never a lowercase
+    letter and is followed by a contraction ending (``don't``, ``we'll``).
+    """
+    counts = Counter(c for c in text if c >= "\x80")
+    non_ascii = sum(counts.values())
+    if not non_ascii or non_ascii > len(text) // 50:
+        return text, []
+    opens: dict[str, int] = {}
+    closes: dict[str, int] = {}
+    apostrophes: set[str] = set()
+    for c, total in counts.items():
+        if total < 3 or c in "“”‘’«»„‚" or unicodedata.category(c)[0] not in "LSP":
+            continue
+        o = cl = inner = tail = 0
+        for m in re.finditer(re.escape(c), text):
+            i = m.start()
+            prev = text[i - 1] if i else " "
+            nxt = text[i + 1] if i + 1 < len(text) else " "
+            if prev.isalpha() and nxt.isalpha():
+                inner += 1
+                tail += bool(_CONTRACTION_TAIL.match(text, i + 1))
+            elif (prev.isspace() or prev in "([-") and (nxt.isalnum() or nxt in "."):
+                o += 1
+            elif (prev.isalnum() or prev in ".,!?;:-") and (nxt.isspace() or nxt in ".,;:)-"):
+                cl += 1
+        if inner >= 0.9 * total and tail >= 0.8 * total and not c.islower():
+            apostrophes.add(c)
+        elif o >= 0.9 * total:
+            opens[c] = total
+        elif cl >= 0.9 * total:
+            closes[c] = total
+    mapping: dict[str, str] = {}
+    if len(opens) == 1 and len(closes) == 1:
+        (o_char, o_n), (c_char, c_n) = next(iter(opens.items())), next(iter(closes.items()))
+        if 0.7 <= o_n / c_n <= 1.4:
+            mapping[o_char] = "“"
+            mapping[c_char] = "”"
+    if mapping:
+        for c in apostrophes:
+            mapping[c] = "’"
+    if not mapping:
+        return text, []
+    fixed = text.translate(str.maketrans(mapping))
+    return fixed, _record_line_diffs("mangled-quotes", text, fixed)
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a story file's bytes into clean text with ``\\n`` line endings.
+
+    Raises :class:`BinaryFileError` for binary data and :class:`EmptyStoryError` for
+    a file with no text.
+    """
+    what = _sniff_binary(data)
+    if what is not None:
+        raise BinaryFileError(f"not a text file: looks like {what}")
+    encoding = detect_encoding(data)
+    raw = data.decode(encoding, errors="replace")
+    if encoding != "utf-16":
+        raw = raw.rstrip("\x00\x1a")  # trailing NUL padding and the DOS end-of-file mark
+    raw = _LINE_END.sub("\n", raw)
+    changes: list[Change] = []
+
+    removed = _CONTROL.sub("", raw)
+    if removed != raw:
+        for m in _CONTROL.finditer(raw):
+            line, col = _line_col(raw, m.start())
+            changes.append(Change("control-chars", line, col, m.group(), ""))
+    text = removed
+
+    fixed = ftfy.fix_text(
+        text,
+        unescape_html=False,
+        uncurl_quotes=False,
+        fix_line_breaks=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        remove_control_chars=False,
+        normalization="NFC",
+    )
+    if fixed.count("\n") == text.count("\n") and fixed != text:
+        changes.extend(_record_line_diffs("mojibake", text, fixed))
+        text = fixed
+    text, quote_changes = repair_mangled_quotes(text)
+    changes.extend(quote_changes)
+
+    if not text.strip():
+        raise EmptyStoryError("the file is empty" if not data else "the file holds no text")
+    return Decoded(text=text, encoding=encoding, changes=tuple(changes))

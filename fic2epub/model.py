@@ -1,0 +1,175 @@
+"""The data model: every stage takes and returns these dataclasses.
+
+Positions are 1-based lines and columns in the *decoded* source text (after the
+bytes were decoded and line endings split), so reports point into the author's
+own file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit the decoder or the cleaner made, with where it happened."""
+
+    fixer: str
+    line: int
+    column: int
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Omission:
+    """Source lines deliberately not printed in the story body, and why.
+
+    Their words live elsewhere (title page, metadata) or are routing noise
+    (mail headers) or ornaments (scene-break markers).
+    """
+
+    start_line: int
+    end_line: int
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Field:
+    """A header field as written: canonical key, the label the author used, value."""
+
+    key: str
+    label: str
+    value: str
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    author: str | None = None
+    author_email: str | None = None
+    language: str | None = None
+    rating: str | None = None
+    fandom: str | None = None
+    relationships: str | None = None
+    characters: str | None = None
+    category: str | None = None
+    warnings: str | None = None
+    tags: str | None = None
+    series: str | None = None
+    series_index: str | None = None
+    summary: str | None = None
+    disclaimer: str | None = None
+    feedback: str | None = None
+    notes: str | None = None
+    archive: str | None = None
+    email: str | None = None
+    word_count: str | None = None
+    date: str | None = None
+    translator: str | None = None
+    extra: list[tuple[str, str]] = field(default_factory=list)
+    """Fields with no canonical key, as (label, value), in source order."""
+    title_source: str = "none"
+    """Where the title came from: header, mail, gutenberg, first-line, filename, option."""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A block of story text.
+
+    ``text`` is clean text; for verse, lines are separated by ``\\n``.
+    ``emphasis`` holds [start, end) character ranges of ``text`` to italicise.
+    """
+
+    text: str
+    start_line: int
+    end_line: int
+    kind: Literal["prose", "verse"] = "prose"
+    emphasis: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class Scene:
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    start_line: int = 0
+    marker: str | None = None
+    """The break that opened this scene: a marker line such as ``* * *``, ``blank``, or None."""
+
+
+@dataclass
+class Chapter:
+    title: str | None
+    title_line: int | None
+    scenes: list[Scene] = field(default_factory=list)
+
+
+@dataclass
+class Story:
+    source_name: str
+    encoding: str
+    metadata: Metadata
+    fields: list[Field]
+    chapters: list[Chapter]
+    changes: list[Change]
+    omissions: list[Omission]
+    warnings: list[str]
+    identifier: str
+    """Stable identifier: the same story always gets the same id."""
+    text: str = field(default="", repr=False)
+    """The decoded source text (``\\n`` line ends): what positions refer to."""
+
+    @property
+    def scene_count(self) -> int:
+        return sum(len(c.scenes) for c in self.chapters)
+
+    @property
+    def scene_breaks(self) -> int:
+        """Breaks inside chapters (a chapter's first scene is not a break)."""
+        return sum(max(0, len(c.scenes) - 1) for c in self.chapters)
+
+    def paragraphs(self) -> list[Paragraph]:
+        return [p for c in self.chapters for s in c.scenes for p in s.paragraphs]
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Switches for the cleaner's fixers; each named fixer can be turned off."""
+
+    disabled: frozenset[str] = frozenset()
+
+    def enabled(self, fixer: str) -> bool:
+        return fixer not in self.disabled
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a conversion needs besides the input bytes."""
+
+    title: str | None = None
+    author: str | None = None
+    language: str | None = None
+    series: str | None = None
+    series_index: str | None = None
+    stylesheet: Path | None = None
+    clean: CleanOptions = CleanOptions()
+    verify: bool = True
+
+
+@dataclass
+class Result:
+    """The outcome of converting one input file (what ``build --json`` prints)."""
+
+    input: str
+    output: str | None
+    ok: bool
+    error: str | None = None
+    title: str | None = None
+    author: str | None = None
+    words: int = 0
+    scenes: int = 0
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,168 @@
+"""The only module that builds the EPUB container (with ebooklib).
+
+``package(story, documents, css, lang)`` returns the EPUB as bytes: EPUB 3 with an EPUB 2
+NCX, full OPF metadata, and a deterministic ZIP (fixed entry times and order), so that
+the same story always gives the same bytes. :func:`write_atomic` writes it whole or not
+at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+from ebooklib import epub
+
+from .errors import OutputError
+from .model import Story
+from .render import Document
+
+# dcterms:modified must be present; for byte-identical rebuilds it cannot be "now".
+# SOURCE_DATE_EPOCH (the reproducible-builds convention) sets it; otherwise this date.
+DEFAULT_MODIFIED = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def modified_time() -> dt.datetime:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+    return DEFAULT_MODIFIED
+
+
+def file_as(name: str) -> str:
+    """'Jane Q. Doe' -> 'Doe, Jane Q.'; single names and handles stay as they are."""
+    parts = name.split()
+    if len(parts) < 2 or any(c in name for c in "@,") or not all(p[:1].isupper() for p in parts):
+        return name
+    return f"{parts[-1]}, {' '.join(parts[:-1])}"
+
+
+def _meta(book: epub.EpubBook, prop: str, value: str, **attrs: str) -> None:
+    book.add_metadata(None, "meta", value, {"property": prop, **attrs})
+
+
+def build_book(story: Story, documents: list[Document], css: bytes, lang: str) -> epub.EpubBook:
+    m = story.metadata
+    book = epub.EpubBook()
+    book.set_identifier(story.identifier)
+    book.set_title(m.title or story.source_name)
+    book.set_language(lang)
+    if m.author:
+        book.add_author(m.author, file_as=file_as(m.author), role="aut", uid="creator")
+    if m.summary:
+        book.add_metadata("DC", "description", m.summary)
+    for subject in _subjects(story):
+        book.add_metadata("DC", "subject", subject)
+    if m.series:
+        _meta(book, "belongs-to-collection", m.series, id="series")
+        _meta(book, "collection-type", "series", refines="#series")
+        if m.series_index:
+            _meta(book, "group-position", m.series_index, refines="#series")
+        book.add_metadata(None, "meta", "", {"name": "calibre:series", "content": m.series})
+        if m.series_index:
+            book.add_metadata(None, "meta", "",
+                              {"name": "calibre:series_index", "content": m.series_index})
+    _meta(book, "schema:accessMode", "textual")
+    _meta(book, "schema:accessModeSufficient", "textual")
+    for feature in ("structuralNavigation", "tableOfContents", "readingOrder",
+                    "displayTransformability"):
+        _meta(book, "schema:accessibilityFeature", feature)
+    _meta(book, "schema:accessibilityHazard", "none")
+    _meta(book, "schema:accessibilitySummary",
+          "Text-only book with a navigable table of contents, headings for each chapter and "
+          "marked scene breaks; no images, sound or flashing content; "
+          "the reader's own font and size settings apply.")
+
+    style = epub.EpubItem(uid="style", file_name="styles/style.css", media_type="text/css",
+                          content=css)
+    book.add_item(style)
+    items = []
+    for doc in documents:
+        item = epub.EpubItem(uid=doc.uid, file_name=doc.file_name,
+                             media_type="application/xhtml+xml", content=doc.content)
+        book.add_item(item)
+        items.append(item)
+    nav = epub.EpubNav(title="Contents")
+    nav.add_link(href="styles/style.css", rel="stylesheet", type="text/css")
+    book.add_item(nav)
+    book.add_item(epub.EpubNcx())
+    book.toc = [epub.Link(d.file_name, d.title, d.uid) for d in documents if d.toc]
+    book.spine = [*items, nav] if len(items) > 1 else [*items]
+    if len(items) <= 1:
+        nav.is_linear = False
+        book.spine.append((nav, "no"))
+    first_chapter = next((d for d in documents if d.kind == "chapter"), documents[0])
+    book.guide = [
+        {"type": "title-page", "href": documents[0].file_name, "title": "Title Page"},
+        {"type": "text", "href": first_chapter.file_name, "title": "Start"},
+    ]
+    return book
+
+
+def _subjects(story: Story) -> list[str]:
+    m = story.metadata
+    out: list[str] = []
+    for value in (m.fandom, m.category, m.tags):
+        if value:
+            for part in value.replace(";", ",").split(","):
+                part = part.strip()
+                if part and part not in out:
+                    out.append(part)
+    return out
+
+
+def package(story: Story, documents: list[Document], css: bytes, lang: str) -> bytes:
+    """The EPUB file's bytes."""
+    book = build_book(story, documents, css, lang)
+    raw = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        epub.write_epub(raw, book, {"mtime": modified_time(), "epub3_pages": False,
+                                    "raise_exceptions": True, "play_order": {"enabled": True,
+                                                                            "start_from": 1}})
+    return _normalise_zip(raw.getvalue())
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Re-pack with fixed entry times: ``mimetype`` first and stored, the rest deflated."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
+        order = ["mimetype", *sorted(n for n in names if n != "mimetype")]
+        for name in order:
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, src.read(name), compresslevel=9)
+    return out.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".fic2epub-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+

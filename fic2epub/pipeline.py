@@ -1,0 +1,126 @@
+"""The stages, in order, in one place.
+
+    bytes --decode--> text --parse_front--> metadata + omissions
+          --build_body (paragraphs, cleaning, scenes, chapters)--> Story
+          --render--> XHTML documents --package--> EPUB bytes --verify--> checked bytes
+
+Everything here is pure (data in, data out). Reading inputs and writing outputs lives
+in :mod:`fic2epub.io`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .decode import decode
+from .errors import ConfigError, EmptyStoryError
+from .header import parse_front, smart_title_case
+from .model import Config, Metadata, Story
+from .package import package
+from .render import render
+from .structure import build_body
+from .verify import check_words
+
+_ID_NAMESPACE = uuid.UUID("6f1c3a52-9a4e-5b7e-8c0d-f1c2e9b00001")
+
+
+@dataclass(frozen=True)
+class Converted:
+    story: Story
+    epub: bytes
+    language: str
+
+
+def parse(data: bytes, source_name: str, config: Config = Config()) -> Story:
+    """Stages up to the Story: decode, front matter, body."""
+    decoded = decode(data)
+    lines = decoded.text.split("\n")
+    front = parse_front(lines)
+    body = build_body(lines, front.omitted_lines(), front.chapter_starts, config.clean)
+    warnings: list[str] = []
+    if not any(ch.scenes and ch.scenes[0].paragraphs for ch in body.chapters):
+        raise EmptyStoryError("no story text found (only a header, or nothing at all)")
+    meta = _finish_metadata(front.metadata, config, source_name)
+    if meta.title_source == "filename":
+        warnings.append("no title found: using the file name")
+    digest = hashlib.sha256(decoded.text.encode("utf-8")).hexdigest()
+    omissions = sorted([*front.omissions, *body.omissions], key=lambda o: o.start_line)
+    return Story(
+        source_name=source_name,
+        encoding=decoded.encoding,
+        metadata=meta,
+        fields=front.fields,
+        chapters=body.chapters,
+        changes=[*decoded.changes, *body.changes],
+        omissions=omissions,
+        warnings=warnings,
+        identifier=f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, digest)}",
+        text=decoded.text,
+    )
+
+
+def _finish_metadata(meta: Metadata, config: Config, source_name: str) -> Metadata:
+    if config.title:
+        meta.title, meta.title_source = config.title, "option"
+    if config.author:
+        meta.author = config.author
+    if config.series:
+        meta.series = config.series
+    if config.series_index:
+        meta.series_index = config.series_index
+    if not meta.title:
+        stem = Path(source_name).name
+        stem = re.sub(r"\.(txt|text|md)$", "", stem, flags=re.I)
+        meta.title = smart_title_case(re.sub(r"[_]+", " ", stem).strip()) or "Untitled"
+        meta.title_source = "filename"
+    if config.language:
+        meta.language = config.language
+    return meta
+
+
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def detect_language(story: Story) -> str:
+    """BCP 47 tag: from the header/options, else detected from the text, else ``en``."""
+    if story.metadata.language:
+        if not _LANG_TAG.match(story.metadata.language):
+            raise ConfigError(f"invalid language tag {story.metadata.language!r}")
+        return story.metadata.language
+    sample: list[str] = []
+    size = 0
+    for p in story.paragraphs():
+        sample.append(p.text)
+        size += len(p.text)
+        if size > 20000:
+            break
+    text = " ".join(sample)
+    letters = sum(c.isalpha() for c in text)
+    if letters < 40:
+        return "en"
+    import py3langid  # imported lazily: loading its model takes a moment
+
+    lang, _score = py3langid.classify(text)
+    return str(lang) if _LANG_TAG.match(str(lang)) else "en"
+
+
+def default_css() -> bytes:
+    return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
+
+
+def convert(data: bytes, source_name: str, config: Config = Config(),
+            css: bytes | None = None) -> Converted:
+    """All stages: bytes of a story file -> a checked EPUB."""
+    story = parse(data, source_name, config)
+    lang = detect_language(story)
+    story.metadata.language = lang
+    documents = render(story, lang)
+    book = package(story, documents, css if css is not None else default_css(), lang)
+    if config.verify:
+        check_words(story, book)
+    return Converted(story, book, lang)
