@@ -5,7 +5,7 @@
           --render--> XHTML documents --package--> EPUB bytes --verify--> checked bytes
 
 Everything here is pure (data in, data out). Reading inputs and writing outputs lives
-in :mod:`fic2epub.io`.
+in :mod:`fic2epub.files`.
 """
 
 from __future__ import annotations

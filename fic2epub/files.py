@@ -1,0 +1,139 @@
+"""The only place that reads inputs and writes EPUBs: files in, results out.
+
+A failure of one file becomes a :class:`~fic2epub.model.Result` with ``ok=False`` and a
+plain one-line reason; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import Fic2EpubError, InputError
+from .model import Config, Result
+from .package import write_atomic
+from .pipeline import convert
+
+MAX_NAME = 120
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
+def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """(file, root) for each input: files as given, folders walked for ``*.txt``.
+
+    ``root`` is the folder a file was found under (its own folder for a named file), so
+    output can mirror the input layout. Symlinks that lead outside a folder are skipped.
+    """
+    found: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            root = path.resolve()
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if not name.lower().endswith(".txt") or name.startswith("."):
+                        continue
+                    f = Path(dirpath) / name
+                    real = f.resolve()
+                    if not real.is_relative_to(root) or real in seen:
+                        continue
+                    seen.add(real)
+                    found.append((f, path))
+        else:
+            real = path.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.append((path, path.parent))
+    return found
+
+
+def safe_stem(name: str) -> str:
+    """A file name stem that is legal on every file system and e-reader."""
+    s = unicodedata.normalize("NFKD", name)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = re.sub(r"[^A-Za-z0-9._ -]+", "_", s)
+    s = re.sub(r"[ _]{2,}", "_", s).strip(" ._-")
+    s = s[:MAX_NAME].rstrip(" ._-")
+    if not s or _RESERVED.match(s):
+        s = f"story_{s}" if s else "story"
+    return s
+
+
+def output_path(source: Path, root: Path, out_dir: Path, taken: set[Path]) -> Path:
+    """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe."""
+    try:
+        rel = source.parent.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path()
+    parts = [safe_stem(p) for p in rel.parts if p not in ("", ".", "..")]
+    folder = out_dir.joinpath(*parts)
+    stem = safe_stem(re.sub(r"\.txt$", "", source.name, flags=re.IGNORECASE))
+    candidate = folder / f"{stem}.epub"
+    n = 2
+    while candidate.resolve() in taken:
+        candidate = folder / f"{stem}-{n}.epub"
+        n += 1
+    taken.add(candidate.resolve())
+    return candidate
+
+
+def read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError("file not found") from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a folder, not a file") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def convert_file(source: Path, output: Path | None, config: Config) -> Result:
+    """Convert one file; write the EPUB to ``output`` unless it is None. Never raises
+    for problems with this one file: they become ``Result.error``."""
+    result = Result(input=str(source), output=None, ok=False)
+    try:
+        converted = convert(read_input(source), source.name, config, css=_css(config))
+        story = converted.story
+        result.title = story.metadata.title
+        result.author = story.metadata.author
+        result.words = sum(len(p.text.split()) for p in story.paragraphs())
+        result.scenes = story.scene_count
+        result.warnings = list(story.warnings)
+        if output is not None:
+            write_atomic(output, converted.epub)
+            result.output = str(output)
+        result.ok = True
+    except Fic2EpubError as exc:
+        result.error = str(exc)
+    except RecursionError:
+        result.error = "the file is too deeply nested to process"
+    except MemoryError:
+        result.error = "out of memory while converting this file"
+    return result
+
+
+_CSS_CACHE: dict[Path, bytes] = {}
+
+
+def _css(config: Config) -> bytes | None:
+    if config.stylesheet is None:
+        return None
+    if config.stylesheet not in _CSS_CACHE:
+        try:
+            _CSS_CACHE[config.stylesheet] = config.stylesheet.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read stylesheet {config.stylesheet}: {exc}") from exc
+    return _CSS_CACHE[config.stylesheet]
+
+
+def convert_all(inputs: list[tuple[Path, Path]], out_dir: Path | None,
+                config: Config) -> Iterator[Result]:
+    taken: set[Path] = set()
+    for source, root in inputs:
+        target = output_path(source, root, out_dir, taken) if out_dir is not None else None
+        yield convert_file(source, target, config)
