@@ -411,9 +411,12 @@ def _find_title(lines: list[str], start: int, meta: Metadata,
         else:
             return
         byline = bm.group(1).strip()
+        name, email = _parse_from(byline) if _EMAIL.search(byline) else (byline, None)
         if not meta.author:
-            meta.author = byline
-        if _same_text(byline, meta.author or ""):
+            meta.author = name
+            meta.author_email = meta.author_email or email
+        if _same_text(name or "", meta.author or ""):
+            meta.byline = lines[n].strip(" \t=-~*_#/")
             omissions.append(Omission(n + 1, n + 1, "byline", lines[n]))
         return
     # 2. The first line, when it looks like a title.

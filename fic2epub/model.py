@@ -72,6 +72,8 @@ class Metadata:
     word_count: str | None = None
     date: str | None = None
     translator: str | None = None
+    byline: str | None = None
+    """The byline as written in the text ("written by Jane Doe"), when one was found."""
     extra: list[tuple[str, str]] = field(default_factory=list)
     """Fields with no canonical key, as (label, value), in source order."""
     title_source: str = "none"

@@ -107,7 +107,9 @@ def title_page(story: Story, lang: str) -> str:
     subtitles = [v for k, v in m.extra if k == "Subtitle"]
     for sub in subtitles:
         parts.append(f'<p class="subtitle">{esc(sub)}</p>\n')
-    if m.author:
+    if m.byline:
+        parts.append(f'<p class="author">{esc(m.byline)}</p>\n')
+    elif m.author:
         parts.append(f'<p class="author">by {esc(m.author)}</p>\n')
     series = series_label(m)
     if series:
