@@ -77,6 +77,11 @@ def fix_quotes(text: str) -> list[Edit]:
             if prev_open and not next_space:
                 edits.append((i, i + 1, "“"))
                 inside_double = True
+            elif not prev_open and next_space and not inside_double and prev in ",:" and \
+                    nxt == " " and text.count('"', i + 1) % 2 == 1:
+                # 'Giles responded," and I do not now."': an opener typed before its space
+                edits.append((i, i + 2, " “"))
+                inside_double = True
             elif not prev_open and (next_space or nxt in ".,;:!?)]}—–-'’"):
                 edits.append((i, i + 1, "”"))
                 inside_double = False

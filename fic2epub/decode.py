@@ -23,6 +23,14 @@ from .model import Change
 # C1 control characters, which the scorer penalises.
 WESTERN = ("cp1252", "mac_roman", "cp437", "latin_1")
 
+NON_LATIN = ("cp1251", "koi8_r", "cp866", "iso8859_5", "cp1253", "iso8859_7",
+             "shift_jis", "cp932", "euc_jp", "gb18030", "big5", "euc_kr", "cp949", "cp1255",
+             "cp1256", "tis_620")
+LATIN_LANGUAGES = {"English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch",
+                   "Swedish", "Danish", "Norwegian", "Finnish", "Polish", "Czech", "Slovak",
+                   "Hungarian", "Romanian", "Croatian", "Slovene", "Turkish", "Indonesian",
+                   "Vietnamese", "Estonian", "Lithuanian", "Latvian", "Unknown", ""}
+
 _MAGIC = {
     b"PK\x03\x04": "a ZIP archive (an EPUB or DOCX?)",
     b"%PDF": "a PDF document",
@@ -38,7 +46,7 @@ _MAGIC = {
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 # Control characters removed from the text: all of Cc except tab and line feed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def _score_western(text: str) -> int:
             score += 1
         elif "\u2500" <= c <= "\u259f":  # box drawing and blocks: ASCII art
             score += 2 if (prev in (c, " ") or nxt in (c, " ") or prev > "\u24ff") else -1
-        elif cat in ("Cc", "Co", "Cn", "Cs"):
+        elif cat in ("Cc", "Co", "Cn", "Cs") or c == "\ufffd":
             score -= 5
         elif cat.startswith("S"):
             score -= 2 if (prev.isalpha() or nxt.isalpha()) else 0
@@ -124,21 +132,26 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data[:200_000]).best()
-    if best is not None and best.encoding not in WESTERN and _is_multibyte(best.encoding):
-        return str(best.encoding)
     scored = []
     for rank, enc in enumerate(WESTERN):
-        scored.append((_score_western(data.decode(enc)), -rank, enc))
-    return max(scored)[2]
+        scored.append((_score_western(data.decode(enc, errors="replace")), -rank, enc))
+    western = max(scored)[2]
+    # Non-Latin scripts (Cyrillic, Greek, CJK, ...): charset-normalizer, restricted to the
+    # code pages such files come in, and trusted only when it finds a non-Latin language.
+    # Only text that is mostly high bytes can be in such a script; Western files with a
+    # few accented letters or curly quotes never are.
+    sample = data[:200_000]
+    high = sum(1 for b in sample if b >= 0x80)
+    if high * 4 < sum(1 for b in sample if b > 0x20):
+        return western
+    as_western = sample.decode(western, errors="replace")
+    if sum("\u2500" <= c <= "\u259f" for c in as_western) * 2 >= high:
+        return western  # DOS box-drawing art, not an Asian script
+    best = charset_normalizer.from_bytes(sample, cp_isolation=[*NON_LATIN, western]).best()
+    if best is not None and best.chaos < 0.2 and best.language not in LATIN_LANGUAGES:
+        return str(best.encoding)
+    return western
 
-
-def _is_multibyte(encoding: str) -> bool:
-    name = codecs.lookup(encoding).name
-    return name.startswith(("utf", "shift_jis", "euc", "gb", "big5", "cp932", "cp949", "cp950",
-                            "iso2022", "hz", "johab", "koi8", "cp1251", "cp866", "iso8859_5",
-                            "mac_cyrillic", "iso8859_7", "cp1253", "cp1255", "cp1256",
-                            "iso8859_6", "iso8859_8", "tis", "cp874"))
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -236,13 +249,7 @@ def decode(data: bytes) -> Decoded:
     raw = _LINE_END.sub("\n", raw)
     changes: list[Change] = []
 
-    removed = _CONTROL.sub("", raw)
-    if removed != raw:
-        for m in _CONTROL.finditer(raw):
-            line, col = _line_col(raw, m.start())
-            changes.append(Change("control-chars", line, col, m.group(), ""))
-    text = removed
-
+    text = raw
     fixed = ftfy.fix_text(
         text,
         unescape_html=False,
@@ -256,6 +263,12 @@ def decode(data: bytes) -> Decoded:
     if fixed.count("\n") == text.count("\n") and fixed != text:
         changes.extend(_record_line_diffs("mojibake", text, fixed))
         text = fixed
+    removed = _CONTROL.sub("", text)
+    if removed != text:
+        for m in _CONTROL.finditer(text):
+            line, col = _line_col(text, m.start())
+            changes.append(Change("control-chars", line, col, m.group(), ""))
+        text = removed
     text, quote_changes = repair_mangled_quotes(text)
     changes.extend(quote_changes)
 
