@@ -434,7 +434,7 @@ def _find_title(lines: list[str], start: int, meta: Metadata,
         return
     nxt = _skip_blank(lines, first + 1)
     followed_by_text = nxt < len(lines) and nxt - first >= 2
-    if _title_like(line) and (followed_by_text or nxt >= len(lines)) and \
+    if _title_like(line) and followed_by_text and \
             not re.match(r"^\s*(chapter|part|prologue|epilogue)\b", line, re.I):
         meta.title = _clean_title(line)
         meta.title_source = "first-line"

@@ -1,0 +1,85 @@
+"""Property tests: for any input, the pipeline either builds a book that keeps every word
+in order, or fails with a clean library error. It never crashes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bookreader import Book, words
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fic2epub import Fic2EpubError, VerificationError, convert
+from fic2epub.model import Story
+
+# Story-like text: words, punctuation authors use, markers, headers, blank lines.
+PIECES = st.sampled_from([
+    "word", "Title: ", "Author: ", "Summary: ", "\n", "\n\n", "\n\n\n", "* * *", "~*~",
+    "oOo", '"', "'", "--", "...", "*", "_", " ", "\t", "Chapter 2", "It's", "'90s", ",",
+    ".", "é", "“", "’", "From: a@b.c", "Subject: x", "<b>", "&", "]]>", "[i]", "[/i]",
+    "\r\n", "\r", "    ", "#", "Prologue", "by Someone",
+])
+TEXTS = st.lists(st.one_of(PIECES, st.text(min_size=1, max_size=12)), max_size=60).map("".join)
+
+
+def _expected(story: Story) -> list[str]:
+    omitted = {n for o in story.omissions for n in range(o.start_line, o.end_line + 1)}
+    assert all(o.reason != "scene break" or not words(o.text) or
+               all(w in ("ooo", "xxx", "o", "x") or set(w) <= set("oxOX0") for w in words(o.text))
+               for o in story.omissions)
+    return [w for no, line in enumerate(story.text.split("\n"), 1) if no not in omitted
+            for w in words(line)]
+
+
+def _check(data: bytes) -> None:
+    try:
+        result = convert(data, "prop.txt")
+    except VerificationError:
+        raise  # a lost word is a bug, never a clean error
+    except Fic2EpubError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.epub"
+        path.write_bytes(result.epub)
+        book = Book(path)
+        actual = [w for page in book.story_pages() for w in words(book.text(page))]
+    assert actual == _expected(result.story)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_any_text_builds_or_fails_cleanly(text: str) -> None:
+    _check(text.encode("utf-8"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_any_bytes_builds_or_fails_cleanly(data: bytes) -> None:
+    _check(data)
+
+
+HOSTILE = {
+    "markup": "Title: <script>alert(1)</script>\nAuthor: A & B \"quoted\"\n\n"
+              "Text <b>bold</b> & ]]> <!-- c --> javascript:alert(1)\n",
+    "bidi": "Rain\u202e reversed \u2066isolate\u2069 text and more words here.\n",
+    "controls": "Bell\x07 and\x00 nul and \x1b[31mred\x1b[0m words.\n",
+    "surrogate_escape": b"Lone \xed\xa0\x80 surrogate bytes in a line of words.\n".decode(
+        "utf-8", "surrogateescape"),
+    "one_long_line": "word " * 20000,
+    "only_markers": "* * *\n\n~*~\n\nA single line after markers.\n",
+}
+
+
+def test_hostile_texts_give_valid_books(tmp_path: Path, epubcheck) -> None:
+    paths = []
+    for name, text in HOSTILE.items():
+        data = text.encode("utf-8", "surrogateescape")
+        result = convert(data, f"{name}.txt")
+        path = tmp_path / f"{name}.epub"
+        path.write_bytes(result.epub)
+        paths.append(path)
+        _check(data)
+    reports = epubcheck(paths)
+    assert [(r.path.name, r.messages) for r in reports if not r.clean] == []
