@@ -91,16 +91,12 @@ def _score_western(text: str) -> int:
         nxt = text[i + 1] if i + 1 < n else " "
         cat = unicodedata.category(c)
         if cat == "Ll":
-            if c in (prev, nxt):
-                score -= 2
-            elif prev.isupper() or nxt.isupper():
+            if c in (prev, nxt) or prev.isupper() or nxt.isupper():
                 score -= 2
             elif prev.isalpha() or nxt.isalpha():
                 score += 2
         elif cat == "Lu":
-            if c in (prev, nxt):
-                score -= 2
-            elif prev.islower():
+            if c in (prev, nxt) or prev.islower():
                 score -= 2
             else:
                 score += 1
@@ -218,7 +214,7 @@ def repair_mangled_quotes(text: str) -> tuple[str, list[Change]]:
             opens[c] = total
         elif cl >= 0.9 * total:
             closes[c] = total
-    mapping: dict[str, str] = {}
+    mapping: dict[str, str | int | None] = {}
     if len(opens) == 1 and len(closes) == 1:
         (o_char, o_n), (c_char, c_n) = next(iter(opens.items())), next(iter(closes.items()))
         if 0.7 <= o_n / c_n <= 1.4:

@@ -70,9 +70,10 @@ _MAIL_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9.\-]*):[ \t]*(.*)$")
 _MBOX_FROM = re.compile(r"^From \S+ .*\d{4}\s*$")
 _BYLINE = re.compile(r"^\W{0,12}(?:by|written by|von|par|por|di)[:\s]\s*(\S.{0,60}?)\W{0,3}$",
                      re.IGNORECASE)
-_NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS = {w: i for i, w in enumerate([
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty"])}
 _PART = re.compile(r"\(?\b(?:part|pt\.?|chapter|ch\.?|book|vol\.?|volume|episode)\s*"
                    r"(\d+|[ivxlc]+|" + "|".join(_NUMBER_WORDS) + r")\b[^)]*\)?", re.IGNORECASE)
 _PART_OF = re.compile(r"\(\s*(\d+)\s*/\s*(\d+)\s*\)")
@@ -133,8 +134,9 @@ def _clean_title(line: str) -> str:
     s = re.sub(r"^(\*\*|__|\*|_)(.+)\1$", r"\2", s).strip()
     # letter-spaced titles: "B O O K  'E M" -> "BOOK 'EM"
     groups = re.split(r"\s{2,}", s)
-    if all(re.fullmatch(r"(\S ?)+", g) and all(len(t) == 1 for t in g.split(" ")) or
-           re.fullmatch(r"'?\S", g.replace(" ", "")[:2]) and all(len(t) <= 2 for t in g.split(" "))
+    if all((re.fullmatch(r"(\S ?)+", g) and all(len(t) == 1 for t in g.split(" "))) or
+           (re.fullmatch(r"'?\S", g.replace(" ", "")[:2])
+            and all(len(t) <= 2 for t in g.split(" ")))
            for g in groups) and len(s.replace(" ", "")) >= 3:
         s = " ".join(g.replace(" ", "") for g in groups)
     s = re.sub(r"\s{2,}", " ", s)
@@ -363,8 +365,8 @@ def _gutenberg(lines: list[str], meta: Metadata, fields: list[Field],
     for n in range(limit):
         if re.match(r"^\*{3}\s*START OF", lines[n]):
             break
-        m = re.match(r"^(Title|Author|Language|Translator|Release Date|Editor|Illustrator):\s*(.+)$",
-                     lines[n])
+        m = re.match(r"^(Title|Author|Language|Translator|Release Date|Editor|Illustrator):"
+                     r"\s*(.+)$", lines[n])
         if not m:
             continue
         label, value = m.group(1), m.group(2).strip()

@@ -26,6 +26,7 @@ from .render import render
 from .structure import build_body
 from .verify import check_words
 
+DEFAULT_CONFIG = Config()
 _ID_NAMESPACE = uuid.UUID("6f1c3a52-9a4e-5b7e-8c0d-f1c2e9b00001")
 
 
@@ -36,7 +37,7 @@ class Converted:
     language: str
 
 
-def parse(data: bytes, source_name: str, config: Config = Config()) -> Story:
+def parse(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG) -> Story:
     """Stages up to the Story: decode, front matter, body."""
     decoded = decode(data)
     lines = decoded.text.split("\n")
@@ -113,7 +114,7 @@ def default_css() -> bytes:
     return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
 
 
-def convert(data: bytes, source_name: str, config: Config = Config(),
+def convert(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG,
             css: bytes | None = None) -> Converted:
     """All stages: bytes of a story file -> a checked EPUB."""
     story = parse(data, source_name, config)

@@ -46,7 +46,7 @@ def _page(title: str, lang: str, body: str, body_type: str) -> bytes:
         f'<link rel="stylesheet" type="text/css" href="{STYLE_HREF}"/>\n'
         "</head>\n"
         f'<body epub:type="{body_type}">\n{body}</body>\n</html>\n'
-    ).encode("utf-8")
+    ).encode()
 
 
 def render_inline(p: Paragraph) -> str:

@@ -10,6 +10,7 @@ rows of dots, ...). Chapter headings (``Chapter 3``, ``Part Two``, ``Prologue``,
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str])
                 current, blank = [], 0
             blank += 1
             continue
-        if is_marker(line) or _heading_text(line) is not None and not current:
+        if is_marker(line) or (_heading_text(line) is not None and not current):
             if current:
                 blocks.append(_Block(current, blank))
                 current, blank = [], 0
@@ -158,7 +159,7 @@ def _is_verse(lines: list[tuple[int, str]], width: int) -> bool:
     if len(lines) < 2:
         return False
     deliberate = 0
-    for (_, a), (_, b) in zip(lines, lines[1:], strict=False):
+    for (_, a), (_, b) in itertools.pairwise(lines):
         a_s = a.rstrip()
         first = b.strip().split(" ", 1)[0]
         if a_s.endswith("-"):

@@ -71,7 +71,8 @@ def first_difference(expected: Iterable[tuple[str, int]], actual: list[str]) -> 
             return (f"word {i + 1} differs: source has {word!r} (line {line}), "
                     f"the book has {actual[i]!r}")
     if len(actual) > len(exp):
-        return f"the book has {len(actual) - len(exp)} word(s) not in the source: {actual[len(exp)]!r}"
+        extra = len(actual) - len(exp)
+        return f"the book has {extra} word(s) not in the source: {actual[len(exp)]!r}"
     return None
 
 

@@ -30,13 +30,15 @@ class Book:
         base = posixpath.dirname(self.opf_path)
         manifest = {i.get("id"): posixpath.join(base, i.get("href"))
                     for i in self.opf.findall(".//opf:manifest/opf:item", NS)}
-        self.spine = [manifest[r.get("idref")] for r in self.opf.findall(".//opf:spine/opf:itemref", NS)]
+        refs = self.opf.findall(".//opf:spine/opf:itemref", NS)
+        self.spine = [manifest[r.get("idref")] for r in refs]
 
     def dc(self, name: str) -> list[str]:
         return [e.text or "" for e in self.opf.findall(f".//dc:{name}", NS)]
 
     def meta(self, prop: str) -> list[str]:
-        return [e.text or "" for e in self.opf.findall(".//opf:meta", NS) if e.get("property") == prop]
+        metas = self.opf.findall(".//opf:meta", NS)
+        return [e.text or "" for e in metas if e.get("property") == prop]
 
     def meta_name(self, name: str) -> str | None:
         for e in self.opf.findall(".//opf:meta", NS):
