@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
+import time
+from collections.abc import Iterator
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, batch
 from .clean import FIXER_NAMES
 from .errors import ConfigError, Fic2EpubError
-from .files import convert_all, find_inputs, read_input
+from .files import combine_files, find_inputs, output_path, read_input, safe_stem
 from .model import CleanOptions, Config, Result, Story
 from .pipeline import detect_language, parse
+from .settings import FolderSettings
 
 
 class ExitStatus(IntEnum):
@@ -48,7 +52,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out"), show_default=True, help="Folder for the EPUBs.")
+              default=Path("out"), show_default=True,
+              help="Folder for the EPUBs (mirrors the input folders).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with all results.")
 @click.option("--title", help="Override the title.")
 @click.option("--author", help="Override the author.")
@@ -60,38 +65,137 @@ def cli() -> None:
 @click.option("--no-fix", "disable", multiple=True, metavar="FIXER",
               help=f"Switch a cleaning fixer off (repeatable): {', '.join(FIXER_NAMES)}.")
 @click.option("--no-verify", is_flag=True, help="Skip reading each book back to check its words.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: all cores).")
+@click.option("--force", is_flag=True, help="Rebuild books even when their input is unchanged.")
+@click.option("--combine", is_flag=True,
+              help="Make one EPUB per folder argument, its files being chapters or parts.")
+@click.option("--check", is_flag=True,
+              help="Convert and check without writing books; the exit status tells the result.")
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process",
+              show_default=True, help="Where the per-file work runs.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:port).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each book's warnings.")
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
-          no_verify: bool) -> None:
+          no_verify: bool, jobs: int | None, force: bool, combine: bool, check: bool,
+          executor: str, scheduler: str | None, quiet: bool, verbose: bool) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
-    config = _config(title, author, language, series, series_index, stylesheet, disable,
-                     not no_verify)
+    ctx = click.get_current_context()
+    explicit = {name for name in ("title", "author", "language", "series", "series_index",
+                                  "stylesheet")
+                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    if ctx.get_parameter_source("no_verify") == click.core.ParameterSource.COMMANDLINE:
+        explicit.add("verify")
+    base = _config(title, author, language, series, series_index, stylesheet, disable,
+                   not no_verify)
+    if executor == "dask" and not scheduler:
+        _fail_usage("--executor dask needs --scheduler ADDRESS")
     inputs = list(paths) or [Path("input")]
     for p in inputs:
         if not p.exists():
             _fail_usage(f"{p}: no such file or folder")
+    if combine and not all(p.is_dir() for p in inputs):
+        _fail_usage("--combine takes folders")
     found = find_inputs(inputs)
     if not found:
         _fail_usage(f"no .txt files found in {', '.join(str(p) for p in inputs)}")
-    results: list[Result] = []
-    for result in convert_all(found, out_dir, config):
-        results.append(result)
-        if not result.ok:
-            click.echo(f"{result.input}: {result.error}", err=True)
-        elif not as_json:
-            click.echo(f"{result.input} -> {result.output}  ({result.title!r}, "
-                       f"{result.words} words, {result.scenes} scenes)")
+    settings = FolderSettings(base, {k: True for k in explicit})
+    target_dir = None if check else out_dir
+    started = time.monotonic()
+    try:
+        if combine:
+            stream = _combine_stream(inputs, found, target_dir, settings)
+            total = len(inputs)
+        else:
+            tasks = _tasks(found, target_dir, settings)
+            total = len(tasks)
+            run = (batch.dask_executor(scheduler or "") if executor == "dask" else
+                   batch.serial if (jobs or os.cpu_count() or 1) == 1 or len(tasks) == 1 else
+                   batch.process_pool(jobs or os.cpu_count() or 1))
+            cache = None if (check or force) else batch.Cache(out_dir)
+            stream = batch.run_batch(tasks, run, cache)
+        results = list(_report(stream, total, as_json, quiet, verbose))
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+    elapsed = time.monotonic() - started
     failed = sum(not r.ok for r in results)
-    summary = {"inputs": len(results), "converted": len(results) - failed, "failed": failed,
-               "words": sum(r.words for r in results),
-               "warnings": sum(len(r.warnings) for r in results)}
+    summary = {"inputs": len(results), "converted": sum(r.ok and not r.skipped for r in results),
+               "skipped": sum(r.skipped for r in results), "failed": failed,
+               "warnings": sum(len(r.warnings) for r in results),
+               "words": sum(r.words for r in results), "seconds": round(elapsed, 3)}
     if as_json:
+        order = {str(src): n for n, (src, _root) in enumerate(found)}
+        results.sort(key=lambda r: order.get(r.input, -1))
         click.echo(json.dumps({"results": [dataclasses.asdict(r) for r in results],
                                "summary": summary}, ensure_ascii=False, indent=2))
-    else:
-        click.echo(f"{summary['converted']} converted, {failed} failed", err=bool(failed))
+    if not quiet or failed:
+        _summary_table(summary, err=as_json or bool(failed))
     sys.exit(ExitStatus.FAILED if failed else ExitStatus.OK)
+
+
+def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
+           settings: FolderSettings) -> list[batch.Task]:
+    taken: set[Path] = set()
+    keys: dict[int, str] = {}
+    tasks = []
+    for source, root in found:
+        config = settings.config_for(source, root)
+        target = output_path(source, root, out_dir, taken) if out_dir is not None else None
+        key = keys.setdefault(id(config), batch.settings_key(config))
+        tasks.append(batch.Task(str(source), str(target) if target else None, config, key))
+    return tasks
+
+
+def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir: Path | None,
+                    settings: FolderSettings) -> Iterator[Result]:
+    for folder in inputs:
+        files = [src for src, root in found if root == folder]
+        config = settings.config_for(folder / "x.txt", folder)
+        name = safe_stem(folder.resolve().name)
+        target = out_dir / f"{name}.epub" if out_dir is not None else None
+        yield combine_files(files, str(folder), target, config)
+
+
+def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
+            verbose: bool) -> Iterator[Result]:
+    """Pass results through, showing progress: a bar on a terminal, else log lines."""
+    bar = None
+    if not quiet and sys.stderr.isatty() and total > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="story", file=sys.stderr, dynamic_ncols=True)
+    for done, result in enumerate(stream, 1):
+        line = None
+        if not result.ok:
+            line = f"{result.input}: {result.error}"
+            if bar is not None:
+                bar.write(line, file=sys.stderr)
+            else:
+                click.echo(line, err=True)
+        elif not quiet and not as_json and bar is None:
+            state = "unchanged" if result.skipped else f"-> {result.output or '(checked)'}"
+            click.echo(f"[{done}/{total}] {result.input} {state}  ({result.title!r}, "
+                       f"{result.words} words, {result.scenes} scenes)")
+        if verbose:
+            for w in result.warnings:
+                click.echo(f"{result.input}: warning: {w}", err=True)
+        if bar is not None:
+            bar.update(1)
+        yield result
+    if bar is not None:
+        bar.close()
+
+
+def _summary_table(summary: dict[str, Any], err: bool) -> None:
+    rows = [("converted", summary["converted"]), ("failed", summary["failed"]),
+            ("skipped", summary["skipped"]), ("warnings", summary["warnings"]),
+            ("words", summary["words"]), ("time", f"{summary['seconds']:.2f} s")]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        click.echo(f"{k:<{width}}  {v}", err=err)
 
 
 def story_dict(story: Story, language: str) -> dict[str, Any]:

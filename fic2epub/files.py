@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import Fic2EpubError, InputError
 from .model import Config, Result
 from .package import write_atomic
-from .pipeline import convert
+from .pipeline import build_epub, combine, convert, parse
 
 MAX_NAME = 120
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
@@ -137,3 +137,36 @@ def convert_all(inputs: list[tuple[Path, Path]], out_dir: Path | None,
     for source, root in inputs:
         target = output_path(source, root, out_dir, taken) if out_dir is not None else None
         yield convert_file(source, target, config)
+
+
+def natural_key(path: Path) -> list[object]:
+    """'part2' < 'part10': digits compare as numbers."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def combine_files(sources: list[Path], name: str, output: Path | None,
+                  config: Config) -> Result:
+    """One EPUB from files that are chapters or parts of one work. Order: the part numbers
+    of their headers when every file has one, else natural file-name order."""
+    result = Result(input=name, output=None, ok=False)
+    try:
+        stories = [(src, parse(read_input(src), src.name, config)) for src in sources]
+        indexes = [s.metadata.series_index for _, s in stories]
+        if all(i and i.isdigit() for i in indexes):
+            stories.sort(key=lambda pair: int(pair[1].metadata.series_index or 0))
+        else:
+            stories.sort(key=lambda pair: natural_key(pair[0]))
+        story = combine([s for _, s in stories], name)
+        converted = build_epub(story, config, css=_css(config))
+        result.title = story.metadata.title
+        result.author = story.metadata.author
+        result.words = sum(len(p.text.split()) for p in story.paragraphs())
+        result.scenes = story.scene_count
+        result.warnings = list(story.warnings)
+        if output is not None:
+            write_atomic(output, converted.epub)
+            result.output = str(output)
+        result.ok = True
+    except Fic2EpubError as exc:
+        result.error = str(exc)
+    return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,8 @@ class Config:
     stylesheet: Path | None = None
     clean: CleanOptions = CleanOptions()
     verify: bool = True
+    proof: dict[str, Any] = field(default_factory=dict)
+    """Proofing settings from configuration files (checkers, word lists, ...)."""
 
 
 @dataclass
@@ -175,3 +177,5 @@ class Result:
     words: int = 0
     scenes: int = 0
     warnings: list[str] = field(default_factory=list)
+    skipped: bool = False
+    """True when the input was unchanged since the last build and was not rebuilt."""

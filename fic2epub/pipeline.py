@@ -10,6 +10,7 @@ in :mod:`fic2epub.files`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import uuid
@@ -20,7 +21,7 @@ from pathlib import Path
 from .decode import decode
 from .errors import ConfigError, EmptyStoryError
 from .header import parse_front, smart_title_case
-from .model import Config, Metadata, Story
+from .model import Change, Chapter, Config, Metadata, Omission, Story
 from .package import package
 from .render import render
 from .structure import build_body
@@ -117,7 +118,57 @@ def default_css() -> bytes:
 def convert(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG,
             css: bytes | None = None) -> Converted:
     """All stages: bytes of a story file -> a checked EPUB."""
-    story = parse(data, source_name, config)
+    return build_epub(parse(data, source_name, config), config, css)
+
+
+def combine(stories: list[Story], name: str) -> Story:
+    """One Story from several files that are chapters or parts of one work, in the order
+    given. Metadata comes from the first file's header; each file becomes at least one
+    chapter (titled by its own heading, else its title); line numbers continue across
+    files so that every position stays unique."""
+    if not stories:
+        raise EmptyStoryError("nothing to combine")
+    first = stories[0]
+    chapters: list[Chapter] = []
+    omissions: list[Omission] = []
+    changes: list[Change] = []
+    texts: list[str] = []
+    offset = 0
+    for n, story in enumerate(stories, 1):
+        for ch in story.chapters:
+            ch = dataclasses.replace(
+                ch,
+                title_line=None if ch.title_line is None else ch.title_line + offset,
+                scenes=[dataclasses.replace(
+                    s, start_line=s.start_line + offset,
+                    paragraphs=[dataclasses.replace(p, start_line=p.start_line + offset,
+                                                    end_line=p.end_line + offset)
+                                for p in s.paragraphs]) for s in ch.scenes])
+            if ch.title is None:
+                ch.title = story.metadata.title if n > 1 or len(stories) == 1 else \
+                    (story.metadata.title or f"Part {n}")
+            chapters.append(ch)
+        omissions.extend(dataclasses.replace(o, start_line=o.start_line + offset,
+                                             end_line=o.end_line + offset)
+                         for o in story.omissions)
+        changes.extend(dataclasses.replace(c, line=c.line + offset) for c in story.changes)
+        texts.append(story.text)
+        offset += story.text.count("\n") + 1
+    meta = dataclasses.replace(first.metadata)
+    if meta.series and meta.title and meta.title_source != "option":
+        meta.title = meta.series
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+    return Story(source_name=name, encoding=first.encoding, metadata=meta,
+                 fields=first.fields, chapters=chapters, changes=changes,
+                 omissions=omissions,
+                 warnings=[w for s in stories for w in s.warnings],
+                 identifier=f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, digest)}",
+                 text="\n".join(texts))
+
+
+def build_epub(story: Story, config: Config = DEFAULT_CONFIG,
+               css: bytes | None = None) -> Converted:
+    """Stages after the Story: language, render, package, verify."""
     lang = detect_language(story)
     story.metadata.language = lang
     documents = render(story, lang)

@@ -1,0 +1,203 @@
+"""Many files: tasks, executors, incremental skips, streaming results.
+
+The per-file work is :func:`run_task`, a plain function of a picklable :class:`Task`,
+so any executor can map it: a local process pool (default, ``jobs`` workers), or a Dask
+cluster. Results stream back as they finish; at most a few tasks per worker are in
+flight, so memory stays flat however many files there are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .files import convert_file
+from .model import Config, Result
+
+CACHE_FILE = ".fic2epub-cache.json"
+
+
+@dataclass(frozen=True)
+class Task:
+    source: str
+    output: str | None
+    config: Config
+    key: str = ""
+    """Fingerprint of the settings (for the incremental cache)."""
+
+
+def run_task(task: Task) -> Result:
+    """Convert one file. Never raises for a problem with that file."""
+    return convert_file(Path(task.source), Path(task.output) if task.output else None,
+                        task.config)
+
+
+def settings_key(config: Config) -> str:
+    """Fingerprint of everything besides the input that shapes the output."""
+    data = dataclasses.asdict(config)
+    data["version"] = __version__
+    if config.stylesheet is not None:
+        try:
+            data["stylesheet_sha256"] = hashlib.sha256(config.stylesheet.read_bytes()).hexdigest()
+        except OSError:
+            data["stylesheet_sha256"] = "unreadable"
+    blob = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Cache:
+    """Which outputs are up to date: output path -> input fingerprint and settings.
+
+    Written atomically (temp file + rename), so an interrupted or concurrent run never
+    leaves it corrupt; at worst a book is rebuilt."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / CACHE_FILE
+        self.entries: dict[str, dict[str, Any]] = {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("version") == 1:
+                self.entries = dict(data.get("entries", {}))
+        except (OSError, ValueError):
+            self.entries = {}
+        self.dirty = 0
+
+    @staticmethod
+    def _stat(source: Path) -> tuple[int, int] | None:
+        try:
+            st = source.stat()
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    @staticmethod
+    def _digest(source: Path) -> str | None:
+        try:
+            return hashlib.sha256(source.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    def fresh(self, task: Task) -> bool:
+        if task.output is None:
+            return False
+        entry = self.entries.get(task.output)
+        if not entry or entry.get("key") != task.key or not Path(task.output).is_file():
+            return False
+        stat = self._stat(Path(task.source))
+        if stat is None:
+            return False
+        if [stat[0], stat[1]] == entry.get("stat"):
+            return True
+        if stat[0] == entry.get("stat", [None])[0] and \
+                self._digest(Path(task.source)) == entry.get("sha256"):
+            entry["stat"] = list(stat)  # touched but unchanged
+            self.dirty += 1
+            return True
+        return False
+
+    def record(self, task: Task, result: Result) -> None:
+        if task.output is None or not result.ok:
+            return
+        stat = self._stat(Path(task.source))
+        digest = self._digest(Path(task.source))
+        if stat is None or digest is None:
+            return
+        self.entries[task.output] = {"key": task.key, "stat": list(stat), "sha256": digest,
+                                     "title": result.title, "author": result.author,
+                                     "words": result.words, "scenes": result.scenes}
+        self.dirty += 1
+        if self.dirty >= 100:
+            self.save()
+
+    def skipped_result(self, task: Task) -> Result:
+        entry = self.entries.get(task.output or "", {})
+        return Result(input=task.source, output=task.output, ok=True, title=entry.get("title"),
+                      author=entry.get("author"), words=int(entry.get("words", 0)),
+                      scenes=int(entry.get("scenes", 0)), skipped=True)
+
+    def save(self) -> None:
+        if not self.dirty or not self.path.parent.is_dir():
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".fic2epub-cache-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"version": 1, "entries": self.entries}, fh)
+            os.replace(tmp, self.path)
+            self.dirty = 0
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+Executor = Callable[[Iterable[Task]], Iterator[Result]]
+
+
+def serial(tasks: Iterable[Task]) -> Iterator[Result]:
+    for task in tasks:
+        yield run_task(task)
+
+
+def process_pool(jobs: int) -> Executor:
+    def run(tasks: Iterable[Task]) -> Iterator[Result]:
+        window = max(1, jobs) * 4
+        it = iter(tasks)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pending: set[Future[Result]] = set()
+            for task in it:
+                pending.add(pool.submit(run_task, task))
+                if len(pending) >= window:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(run_task, nxt))
+    return run
+
+
+def dask_executor(scheduler: str) -> Executor:
+    """Run tasks on an existing Dask cluster (``distributed`` must be installed)."""
+    def run(tasks: Iterable[Task]) -> Iterator[Result]:
+        try:
+            from distributed import Client, as_completed
+        except ImportError as exc:
+            from .errors import ConfigError
+
+            raise ConfigError("--executor dask needs the 'distributed' package: "
+                              "pip install 'fic2epub[dask]'") from exc
+        with Client(scheduler, timeout="10s") as client:
+            futures = client.map(run_task, list(tasks), pure=False)
+            for fut in as_completed(futures):
+                yield fut.result()
+    return run
+
+
+def run_batch(tasks: list[Task], executor: Executor, cache: Cache | None) -> Iterator[Result]:
+    """Yield a Result for every task: skipped ones first, then as conversions finish."""
+    todo: list[Task] = []
+    for task in tasks:
+        if cache is not None and cache.fresh(task):
+            yield cache.skipped_result(task)
+        else:
+            todo.append(task)
+    by_source = {t.source: t for t in todo}
+    try:
+        for result in executor(todo):
+            if cache is not None:
+                cache.record(by_source[result.input], result)
+            yield result
+    finally:
+        if cache is not None:
+            cache.save()

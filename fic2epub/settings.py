@@ -1,0 +1,140 @@
+"""Folder configuration: ``fic2epub.toml`` (or ``[tool.fic2epub]`` in ``pyproject.toml``)
+sets defaults for its folder and every folder below it; a nearer file wins over a farther
+one, and command-line options win over both. Unknown keys are an error.
+
+Example ``fic2epub.toml``::
+
+    author = "Jane Doe"
+    language = "en"
+    series = "Harbor Lights"
+    stylesheet = "my.css"          # relative to this file
+    no_fix = ["quotes"]            # cleaning fixers to switch off
+    verify = true
+
+    [proof]
+    words = ["words.txt"]          # personal word lists, relative to this file
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .clean import FIXER_NAMES
+from .errors import ConfigError
+from .model import CleanOptions, Config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_FILE = "fic2epub.toml"
+KEYS = {"title", "author", "language", "series", "series_index", "stylesheet", "no_fix",
+        "verify", "proof"}
+PROOF_KEYS = {"checkers", "disable", "words", "ignore_rules", "ignore_words", "fail_on",
+              "languagetool", "language"}
+_PATH_KEYS = {"stylesheet"}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; "
+                          f"known keys: {', '.join(sorted(KEYS))}")
+    proof = data.get("proof", {})
+    if not isinstance(proof, dict):
+        raise ConfigError(f"{source}: [proof] must be a table")
+    bad = sorted(set(proof) - PROOF_KEYS)
+    if bad:
+        raise ConfigError(f"{source}: unknown key(s) in [proof]: {', '.join(bad)}; "
+                          f"known keys: {', '.join(sorted(PROOF_KEYS))}")
+    for key in ("title", "author", "language", "series", "series_index"):
+        if key in data and not isinstance(data[key], (str, int)):
+            raise ConfigError(f"{source}: {key} must be a string")
+    if "verify" in data and not isinstance(data["verify"], bool):
+        raise ConfigError(f"{source}: verify must be true or false")
+    no_fix = data.get("no_fix", [])
+    if not isinstance(no_fix, list) or any(f not in FIXER_NAMES for f in no_fix):
+        raise ConfigError(f"{source}: no_fix must be a list of: {', '.join(FIXER_NAMES)}")
+    out = dict(data)
+    base = source.parent
+    for key in _PATH_KEYS:
+        if key in out:
+            out[key] = str((base / str(out[key])).resolve())
+    if "words" in proof:
+        words = proof["words"] if isinstance(proof["words"], list) else [proof["words"]]
+        proof = {**proof, "words": [str((base / str(w)).resolve()) for w in words]}
+        out["proof"] = proof
+    return out
+
+
+def read_folder_config(folder: Path) -> dict[str, Any]:
+    """The settings a single folder declares (empty when it has none)."""
+    toml = folder / CONFIG_FILE
+    if toml.is_file():
+        return _validate(_read_toml(toml), toml)
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        tool = _read_toml(pyproject).get("tool", {}).get("fic2epub")
+        if isinstance(tool, dict):
+            return _validate(tool, pyproject)
+    return {}
+
+
+class FolderSettings:
+    """Settings for files under a root folder, with per-folder files cached."""
+
+    def __init__(self, base: Config, explicit: dict[str, Any]) -> None:
+        self.base = base
+        self.explicit = explicit  # options given on the command line: they win
+        self._cache: dict[Path, dict[str, Any]] = {}
+
+    def _chain(self, folder: Path, root: Path) -> dict[str, Any]:
+        folder = folder.resolve()
+        root = root.resolve()
+        if folder in self._cache:
+            return self._cache[folder]
+        if folder == root or root not in folder.parents:
+            merged = read_folder_config(folder)
+        else:
+            merged = dict(self._chain(folder.parent, root))
+            own = read_folder_config(folder)
+            proof = {**merged.get("proof", {}), **own.get("proof", {})}
+            merged.update(own)
+            if proof:
+                merged["proof"] = proof
+        self._cache[folder] = merged
+        return merged
+
+    def config_for(self, source: Path, root: Path) -> Config:
+        settings = self._chain(source.parent, root)
+        return apply(self.base, settings, self.explicit)
+
+
+def apply(base: Config, settings: dict[str, Any], explicit: dict[str, Any]) -> Config:
+    changes: dict[str, Any] = {}
+    for key in ("title", "author", "language", "series", "series_index"):
+        if key in settings and key not in explicit:
+            changes[key] = str(settings[key])
+    if "stylesheet" in settings and "stylesheet" not in explicit:
+        changes["stylesheet"] = Path(settings["stylesheet"])
+    if "verify" in settings and "verify" not in explicit:
+        changes["verify"] = bool(settings["verify"])
+    if "no_fix" in settings:
+        changes["clean"] = CleanOptions(base.clean.disabled | frozenset(settings["no_fix"]))
+    if "proof" in settings:
+        changes["proof"] = {**settings["proof"], **base.proof}
+    return replace(base, **changes) if changes else base
