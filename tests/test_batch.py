@@ -1,0 +1,153 @@
+"""Batch behaviour: config precedence, combine order, incremental skips, --check exit
+codes, a failing file mid-batch with parallel workers, and the Dask executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from bookreader import Book, words
+from click.testing import CliRunner
+from conftest import ROOT, SAMPLES
+
+from fic2epub.cli import cli
+
+INPUT = ROOT / "input"
+
+
+def _story(title: str, body: str, extra: str = "") -> str:
+    return f"Title: {title}\n{extra}\n{body}\n"
+
+
+def _build(args: list[str]) -> tuple[int, dict, str]:
+    res = CliRunner().invoke(cli, ["build", "--json", *args])
+    data = json.loads(res.stdout) if res.stdout.strip().startswith("{") else {}
+    return res.exit_code, data, res.stderr
+
+
+def test_config_precedence(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    sub = root / "sub"
+    sub.mkdir(parents=True)
+    (root / "fic2epub.toml").write_text('author = "Root Author"\nseries = "Root Series"\n')
+    (sub / "pyproject.toml").write_text('[tool.fic2epub]\nauthor = "Sub Author"\n')
+    (root / "a.txt").write_text(_story("A", "Some words in a story about a boat."))
+    (sub / "b.txt").write_text(_story("B", "Other words in a story about a train."))
+    (sub / "c.txt").write_text(_story("C", "More words here.", "Author: Header Author\n"))
+    code, data, _ = _build([str(root), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert code == 0
+    got = {Path(r["input"]).name: r["author"] for r in data["results"]}
+    # the nearer folder wins over the farther one; folder defaults beat the header
+    # (they are the user's settings); the command line beats both
+    assert got == {"a.txt": "Root Author", "b.txt": "Sub Author", "c.txt": "Sub Author"}
+    book = Book(tmp_path / "out" / "sub" / "b.epub")  # output mirrors the input folders
+    assert book.meta("belongs-to-collection") == ["Root Series"]
+    code, data, _ = _build([str(root), "-o", str(tmp_path / "out2"), "--author", "CLI Author"])
+    assert {r["author"] for r in data["results"]} == {"CLI Author"}
+
+
+def test_unknown_config_key_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "fic2epub.toml").write_text('autor = "typo"\n')
+    (tmp_path / "a.txt").write_text(_story("A", "Words."))
+    res = CliRunner().invoke(cli, ["build", str(tmp_path), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "unknown key(s) autor" in res.stderr and "fic2epub.toml" in res.stderr
+
+
+def test_combine_in_part_number_order(tmp_path: Path, epubcheck) -> None:
+    work = tmp_path / "Long Road"
+    work.mkdir()
+    # file names sort the wrong way; the headers' part numbers decide
+    (work / "a.txt").write_text("Title: Long Road (part 2)\nAuthor: Kit\n\nSecond words here.\n")
+    (work / "b.txt").write_text("Title: Long Road (part 1)\nAuthor: Kit\nSummary: A trip.\n\n"
+                                "First words here.\n")
+    (work / "c.txt").write_text("Title: Long Road (part 10)\nAuthor: Kit\n\nTenth words.\n")
+    code, data, err = _build([str(work), "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    (result,) = data["results"]
+    book = Book(Path(result["output"]))
+    text = [w for p in book.story_pages() for w in words(book.text(p))]
+    assert text == ["first", "words", "here", "second", "words", "here", "tenth", "words"]
+    assert book.dc("title") == ["Long Road"] and book.dc("creator") == ["Kit"]
+    nav = book.text("EPUB/nav.xhtml")
+    assert nav.index("part 1") < nav.index("part 2") < nav.index("part 10")
+    assert all(r.clean for r in epubcheck([Path(result["output"])]))
+
+
+def test_combine_natural_order_without_part_numbers(tmp_path: Path) -> None:
+    work = tmp_path / "book"
+    work.mkdir()
+    for n in (10, 2, 1):
+        (work / f"chapter{n}.txt").write_text(f"Chapter {n}\n\nWords of chapter {n}.\n")
+    code, data, _ = _build([str(work), "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0
+    book = Book(Path(data["results"][0]["output"]))
+    text = " ".join(book.text(p) for p in book.story_pages())
+    assert text.index("chapter 1.") < text.index("chapter 2.") < text.index("chapter 10.")
+
+
+def test_incremental_skips_and_force(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    shutil.copytree(INPUT, src)
+    out = tmp_path / "out"
+    _, first, _ = _build([str(src), "-o", str(out)])
+    assert first["summary"]["converted"] == 4 and first["summary"]["skipped"] == 0
+    _, second, _ = _build([str(src), "-o", str(out)])
+    assert second["summary"]["converted"] == 0 and second["summary"]["skipped"] == 4
+    assert [r["title"] for r in second["results"]] == [r["title"] for r in first["results"]]
+    # touched but unchanged: still skipped; changed content or settings: rebuilt
+    os.utime(src / "salt_and_iron.txt", (1, 1))
+    with (src / "winter_letters_cp1252.txt").open("ab") as fh:
+        fh.write(b"\r\n\tA new last line.\r\n")
+    _, third, _ = _build([str(src), "-o", str(out)])
+    rebuilt = {Path(r["input"]).name for r in third["results"] if not r["skipped"]}
+    assert rebuilt == {"winter_letters_cp1252.txt"}
+    _, fourth, _ = _build([str(src), "-o", str(out), "--no-fix", "quotes"])
+    assert fourth["summary"]["converted"] == 4
+    _, fifth, _ = _build([str(src), "-o", str(out), "--no-fix", "quotes", "--force"])
+    assert fifth["summary"]["converted"] == 4 and fifth["summary"]["skipped"] == 0
+
+
+def test_check_writes_nothing_and_sets_exit_status(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, data, _ = _build([str(INPUT), "--check", "-o", str(out)])
+    assert code == 0 and not out.exists()
+    assert all(r["ok"] and r["output"] is None for r in data["results"])
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    shutil.copy(SAMPLES[0], bad / "good.txt")
+    (bad / "zzz.txt").write_bytes(b"%PDF-1.4 binary")
+    code, data, _ = _build([str(bad), "--check", "-o", str(out)])
+    assert code == 1 and data["summary"]["failed"] == 1 and not out.exists()
+
+
+def test_failing_file_mid_batch_with_parallel_workers(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(6):
+        shutil.copy(INPUT / "salt_and_iron.txt", src / f"s{n}.txt")
+    (src / "s3.txt").write_bytes(b"\x7fELF" + bytes(1000))
+    code, data, err = _build([str(src), "-o", str(tmp_path / "out"), "-j", "2"])
+    assert code == 1
+    assert [r["ok"] for r in data["results"]] == [True, True, True, False, True, True]
+    assert f"{src / 's3.txt'}: not a text file" in err
+    assert len(list((tmp_path / "out").glob("*.epub"))) == 5
+
+
+def test_dask_executor_on_a_local_cluster(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        code, data, err = _build([str(INPUT), "-o", str(tmp_path / "out"), "--executor",
+                                  "dask", "--scheduler", cluster.scheduler_address])
+    assert code == 0, err
+    assert data["summary"]["converted"] == 4
+    assert len(list((tmp_path / "out").glob("*.epub"))) == 4
+
+
+def test_dask_needs_a_scheduler(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["build", str(INPUT), "--executor", "dask"])
+    assert res.exit_code == 2 and "--scheduler" in res.stderr
