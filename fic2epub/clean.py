@@ -9,6 +9,7 @@ and markup characters; none deletes, reorders or invents a word.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ def fix_ellipses(text: str) -> list[Edit]:
 _ELISIONS = {"em", "cause", "til", "till", "bout", "tis", "twas", "round", "kay", "nuff",
              "n", "s", "cept", "fraid", "scuse", "ere", "neath", "ow", "e", "im", "er", "ave",
              "ad", "ello", "appen", "tween", "twixt", "specially", "sup", "ya", "all"}
+_QUOTE_CHARS = re.compile("[\"'`]")
 _OPENERS = set(" \t\n([{<—–-/\u00a0\u2014\u2013")
 
 
@@ -55,19 +57,22 @@ def fix_quotes(text: str) -> list[Edit]:
     edits: list[Edit] = []
     n = len(text)
     inside_double = False
-    i = 0
-    while i < n:
+    skip_to = 0
+    for m in _QUOTE_CHARS.finditer(text):
+        i = m.start()
+        if i < skip_to:
+            continue
         c = text[i]
         if c == "`" and text.startswith("``", i):
             edits.append((i, i + 2, "“"))
             inside_double = True
-            i += 2
+            skip_to = i + 2
             continue
         if c == "'" and text.startswith("''", i) and i > 0 and not text[i - 1].isspace() \
                 and inside_double:
             edits.append((i, i + 2, "”"))
             inside_double = False
-            i += 2
+            skip_to = i + 2
             continue
         prev = text[i - 1] if i else " "
         nxt = text[i + 1] if i + 1 < n else " "
@@ -113,7 +118,6 @@ def fix_quotes(text: str) -> list[Edit]:
                 edits.append((i, i + 1, "’"))
         elif c == "`" and nxt.isalnum():
             edits.append((i, i + 1, "‘"))  # `stories from the stacks'
-        i += 1
     return edits
 
 
@@ -187,52 +191,92 @@ class CleanParagraph:
     changes: tuple[Change, ...]
 
 
-def _apply(text: str, origin: list[Origin], edits: list[Edit], fixer: str,
-           changes: list[Change]) -> tuple[str, list[Origin], list[int]]:
-    """Apply non-overlapping edits; return new text, new origins and an offset map."""
-    edits = sorted(edits)
+class _Applied:
+    """Edits one fixer made: (old_start, old_end, new_start, new_end), sorted."""
+
+    def __init__(self, spans: list[tuple[int, int, int, int]]) -> None:
+        self.spans = spans
+        self._old_starts = [sp[0] for sp in spans]
+        self._new_starts = [sp[2] for sp in spans]
+
+    def back(self, offset: int) -> int:
+        """Offset in the fixer's output -> offset in its input."""
+        k = bisect.bisect_right(self._new_starts, offset) - 1
+        if k < 0:
+            return offset
+        old_start, old_end, _new_start, new_end = self.spans[k]
+        if offset < new_end:
+            return old_start
+        return old_end + (offset - new_end)
+
+    def forward(self, offset: int) -> int:
+        """Offset in the fixer's input -> offset in its output."""
+        k = bisect.bisect_right(self._old_starts, offset) - 1
+        if k < 0:
+            return offset
+        _old_start, old_end, new_start, new_end = self.spans[k]
+        if offset < old_end:
+            return new_start
+        return new_end + (offset - old_end)
+
+
+def _apply(text: str, edits: list[Edit]) -> tuple[str, _Applied, list[tuple[int, str, str]]]:
+    """Apply non-overlapping edits (an overlapping one is dropped). Returns the new text,
+    the offset map, and (input offset, before, after) of each edit."""
     out: list[str] = []
-    new_origin: list[Origin] = []
-    offset_map = [0] * (len(text) + 1)  # old offset -> new offset
+    spans: list[tuple[int, int, int, int]] = []
+    made: list[tuple[int, str, str]] = []
     pos = 0
-    for start, end, repl in edits:
+    size = 0
+    for start, end, repl in sorted(edits):
         if start < pos:
-            continue  # overlapping proposal: keep the first
-        for k in range(pos, start):
-            offset_map[k] = len(out)
-            out.append(text[k])
-            new_origin.append(origin[k])
-        anchor = origin[start] if start < len(origin) else (origin[-1] if origin else (0, 0))
-        for k in range(start, end):
-            offset_map[k] = len(out)
-        out.extend(repl)
-        new_origin.extend([anchor] * len(repl))
-        changes.append(Change(fixer, anchor[0], anchor[1], text[start:end], repl))
+            continue
+        out.append(text[pos:start])
+        size += start - pos
+        out.append(repl)
+        spans.append((start, end, size, size + len(repl)))
+        made.append((start, text[start:end], repl))
+        size += len(repl)
         pos = end
-    for k in range(pos, len(text)):
-        offset_map[k] = len(out)
-        out.append(text[k])
-        new_origin.append(origin[k])
-    offset_map[len(text)] = len(out)
-    return "".join(out), new_origin, offset_map
+    out.append(text[pos:])
+    return "".join(out), _Applied(spans), made
 
 
 def clean_paragraph(text: str, origin: list[Origin], options: CleanOptions) -> CleanParagraph:
     """Run every enabled fixer over one paragraph's text.
 
-    ``origin[i]`` is the source (line, column) of ``text[i]``.
+    ``origin[i]`` is the source (line, column) of ``text[i]``; each recorded change is
+    mapped back through the earlier fixers to its place in the source.
     """
+    applied: list[_Applied] = []
+
+    def source(stage: int, offset: int) -> Origin:
+        for layer in reversed(applied[:stage]):
+            offset = layer.back(offset)
+        if not origin:
+            return (0, 0)
+        return origin[min(offset, len(origin) - 1)]
+
     changes: list[Change] = []
     for name, fixer in FIXERS.items():
         if options.enabled(name):
             edits = fixer(text)
             if edits:
-                text, origin, _ = _apply(text, origin, edits, name, changes)
+                text, layer, made = _apply(text, edits)
+                stage = len(applied)
+                for offset, before, after in made:
+                    line, col = source(stage, offset)
+                    changes.append(Change(name, line, col, before, after))
+                applied.append(layer)
     ranges: list[tuple[int, int]] = []
     if options.enabled("emphasis"):
         edits, raw_ranges = find_emphasis(text)
         if edits:
-            text, origin, offset_map = _apply(text, origin, edits, "emphasis", changes)
-            ranges = sorted((offset_map[s], offset_map[e]) for s, e in raw_ranges
-                            if offset_map[e] > offset_map[s])
+            stage = len(applied)
+            text, layer, made = _apply(text, edits)
+            for offset, before, after in made:
+                line, col = source(stage, offset)
+                changes.append(Change("emphasis", line, col, before, after))
+            ranges = sorted((layer.forward(s), layer.forward(e)) for s, e in raw_ranges
+                            if layer.forward(e) > layer.forward(s))
     return CleanParagraph(text, tuple(ranges), tuple(changes))

@@ -246,7 +246,7 @@ def decode(data: bytes) -> Decoded:
     changes: list[Change] = []
 
     text = raw
-    fixed = ftfy.fix_text(
+    fixed = text if text.isascii() else ftfy.fix_text(
         text,
         unescape_html=False,
         uncurl_quotes=False,

@@ -99,7 +99,7 @@ def detect_language(story: Story) -> str:
     for p in story.paragraphs():
         sample.append(p.text)
         size += len(p.text)
-        if size > 20000:
+        if size > 3000:
             break
     text = " ".join(sample)
     letters = sum(c.isalpha() for c in text)

@@ -189,7 +189,7 @@ def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, list[Origin]]
                 parts.append(sep)
                 origin.append(origin[-1] if origin else (no, 1))
         parts.append(stripped)
-        origin.extend((no, col + j) for j in range(len(stripped)))
+        origin.extend(zip(itertools.repeat(no), range(col, col + len(stripped)), strict=False))
     return "".join(parts), origin
 
 

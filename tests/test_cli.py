@@ -56,7 +56,7 @@ def test_bad_file_in_the_middle_of_a_batch(runner: CliRunner, tmp_path: Path) ->
     assert any(e.startswith(str(src / "b_broken.txt")) and "not a text file" in e for e in errors)
     assert any(e.startswith(str(src / "c_empty.txt")) and "empty" in e for e in errors)
     assert sorted(p.name for p in out.glob("*.epub")) == ["a_story.epub", "d_story.epub"]
-    assert not list(out.glob(".fic2epub-*"))  # no partial files left behind
+    assert not list(out.glob("*.part"))  # no partial files left behind
 
 
 def test_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> None:
