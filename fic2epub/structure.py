@@ -123,6 +123,14 @@ def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str])
         current.append((no, line))
     if current:
         blocks.append(_Block(current, blank))
+    for blk in blocks:
+        # "CHAPTER I." over "Down the Rabbit-Hole": a two-line heading
+        if blk.kind == "text" and len(blk.lines) == 2:
+            first, second = blk.lines[0][1].strip(), blk.lines[1][1].strip()
+            if _heading_text(first) is not None and len(second) <= 60 and \
+                    not second.endswith((".", ",", ";", "!", "?", '"', "”")):
+                blk.kind = "heading"
+                blk.heading = f"{_heading_text(first)} {second}"
     return blocks
 
 
@@ -200,6 +208,12 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     text_gaps = [b.blank_before for b in blocks if b.kind == "text" and b.blank_before]
     usual = Counter(text_gaps).most_common(1)[0][0] if text_gaps else 1
     threshold = max(2, usual + 1)
+    # A story that marks its breaks with ornaments but also has many more long blank runs
+    # uses blank lines for layout, not for scene breaks.
+    markers = sum(b.kind == "marker" for b in blocks)
+    long_gaps = sum(g >= threshold for g in text_gaps)
+    if markers >= 2 and long_gaps > 3 * markers:
+        threshold = max(text_gaps) + 1
 
     body = Body(chapters=[Chapter(None, None)])
     chapter = body.chapters[0]
