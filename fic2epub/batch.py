@@ -184,11 +184,13 @@ def dask_executor(scheduler: str) -> Executor:
     return run
 
 
-def run_batch(tasks: list[Task], executor: Executor, cache: Cache | None) -> Iterator[Result]:
-    """Yield a Result for every task: skipped ones first, then as conversions finish."""
+def run_batch(tasks: list[Task], executor: Executor, cache: Cache | None,
+              force: bool = False) -> Iterator[Result]:
+    """Yield a Result for every task: skipped ones first, then as conversions finish.
+    With ``force`` nothing is skipped, but the cache is still brought up to date."""
     todo: list[Task] = []
     for task in tasks:
-        if cache is not None and cache.fresh(task):
+        if cache is not None and not force and cache.fresh(task):
             yield cache.skipped_result(task)
         else:
             todo.append(task)

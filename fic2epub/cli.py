@@ -115,8 +115,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             run = (batch.dask_executor(scheduler or "") if executor == "dask" else
                    batch.serial if (jobs or os.cpu_count() or 1) == 1 or len(tasks) == 1 else
                    batch.process_pool(jobs or os.cpu_count() or 1))
-            cache = None if (check or force) else batch.Cache(out_dir)
-            stream = batch.run_batch(tasks, run, cache)
+            cache = None if check else batch.Cache(out_dir)
+            stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
     except ConfigError as exc:
         _fail_usage(str(exc))

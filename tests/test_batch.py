@@ -109,6 +109,8 @@ def test_incremental_skips_and_force(tmp_path: Path) -> None:
     assert fourth["summary"]["converted"] == 4
     _, fifth, _ = _build([str(src), "-o", str(out), "--no-fix", "quotes", "--force"])
     assert fifth["summary"]["converted"] == 4 and fifth["summary"]["skipped"] == 0
+    _, sixth, _ = _build([str(src), "-o", str(out), "--no-fix", "quotes"])
+    assert sixth["summary"]["skipped"] == 4  # a forced build still records what it made
 
 
 def test_check_writes_nothing_and_sets_exit_status(tmp_path: Path) -> None:

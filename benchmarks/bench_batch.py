@@ -1,0 +1,217 @@
+"""Batch conversion benchmark: fic2epub vs pandoc vs calibre, plus a floor, memory and
+incremental figures.
+
+    python3 benchmarks/bench_batch.py                 # 1,000 stories, peers on a sample
+    python3 benchmarks/bench_batch.py --stories 10000 --peer-sample 0 --big-file-mb 50
+
+Peers (Debian packages): `apt-get install pandoc calibre`. A missing peer is skipped.
+pandoc and calibre start one process per story, as users run them; to keep the run
+short they are timed on the first --peer-sample stories of the same corpus (the same
+files fic2epub converts) and their rate is per story. fic2epub runs as its CLI,
+`fic2epub build DIR -o OUT -j JOBS -q --force`, over the whole corpus.
+
+The corpus is deterministic: story-sized pieces (1,500-4,500 words) cut from
+../shared/corpus/files and ../shared/samples, each given a header block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def build_corpus(dest: Path, count: int) -> list[Path]:
+    sys.path.insert(0, str(ROOT))
+    from fic2epub.decode import decode
+
+    sources = sorted((SHARED / "corpus" / "files").glob("*")) + sorted(
+        (SHARED / "samples").glob("*.txt"))
+    paragraphs: list[str] = []
+    for src in sources:
+        text = decode(src.read_bytes()).text
+        paragraphs.extend(p.strip() for p in text.split("\n\n") if len(p.split()) >= 5)
+    rng = random.Random(20261121)
+    dest.mkdir(parents=True, exist_ok=True)
+    files = []
+    pos = 0
+    for n in range(count):
+        target = rng.randint(1500, 4500)
+        body: list[str] = []
+        words = 0
+        while words < target:
+            para = paragraphs[pos % len(paragraphs)]
+            pos += 1
+            body.append(para)
+            words += len(para.split())
+            if rng.random() < 0.03:
+                body.append(rng.choice(["* * *", "~*~", "oOo", "***"]))
+        header = (f"Title: Bench Story {n:05d}\nAuthor: Author {n % 97}\nRating: T\n"
+                  f"Summary: Story number {n} of the benchmark corpus.\n"
+                  f"Disclaimer: Test data.\n\n")
+        path = dest / f"{n // 1000:02d}" / f"story_{n:05d}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(header + "\n\n".join(body) + "\n", encoding="utf-8")
+        files.append(path)
+    return files
+
+
+class PeakRSS:
+    """Peak resident memory of a process and all its children (sampled every 50 ms)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.peak_single = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                rss = [p.memory_info().rss for p in procs]
+                self.peak = max(self.peak, sum(rss))
+                self.peak_single = max(self.peak_single, max(rss))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_fic2epub(src: Path, out: Path, jobs: int, force: bool = True) -> tuple[float, int, int]:
+    cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(out), "-j", str(jobs),
+           "-q"]
+    if force:
+        cmd.append("--force")
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = PeakRSS(proc.pid)
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    peak.stop()
+    if proc.returncode != 0:
+        sys.exit(f"fic2epub failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return elapsed, peak.peak, peak.peak_single
+
+
+def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> float | None:
+    exe = {"pandoc": "pandoc", "calibre": "ebook-convert"}[name]
+    if shutil.which(exe) is None:
+        print(f"{name}: not installed, skipped (apt-get install {name})")
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(path: Path) -> None:
+        target = out / f"{path.stem}.epub"
+        cmd = ([exe, str(path), "-f", "markdown", "-o", str(target)] if name == "pandoc"
+               else [exe, str(path), str(target)])
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, files))
+    return time.perf_counter() - start
+
+
+def floor(files: list[Path], out: Path) -> float:
+    """Read each file and write it deflated into a zip: the least any converter does."""
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for path in files:
+        data = path.read_bytes()
+        with zipfile.ZipFile(out / f"{path.stem}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("story.txt", data)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stories", type=int, default=1000)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--peer-sample", type=int, default=100,
+                    help="stories per peer (0 = skip peers)")
+    ap.add_argument("--calibre-sample", type=int, default=20)
+    ap.add_argument("--big-file-mb", type=int, default=0,
+                    help="also convert one story file of this many MB and report its memory")
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="fic2epub-bench-"))
+    src = work / "corpus"
+    if src.exists():
+        shutil.rmtree(src)
+    files = build_corpus(src, args.stories)
+    words = sum(len(p.read_text(encoding="utf-8").split()) for p in files)
+    print(f"corpus: {len(files)} stories, {words:,} words, "
+          f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB, in {src}")
+    print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}")
+
+    t_floor = floor(files, work / "floor")
+    rate_floor = len(files) / t_floor
+
+    out = work / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    t_first, peak_all, peak_one = run_fic2epub(src, out, args.jobs)
+    rate = len(files) / t_first
+    t_second, _, _ = run_fic2epub(src, out, args.jobs, force=False)
+
+    print()
+    print(f"{'tool':<10} {'stories':>8} {'seconds':>9} {'stories/s':>10}")
+    print(f"{'floor':<10} {len(files):>8} {t_floor:>9.2f} {rate_floor:>10.1f}")
+    print(f"{'fic2epub':<10} {len(files):>8} {t_first:>9.2f} {rate:>10.1f}")
+    rates = {}
+    if args.peer_sample:
+        for name, n in (("pandoc", args.peer_sample), ("calibre", args.calibre_sample)):
+            sample = files[:n]
+            t = run_peer(name, sample, work / name, args.jobs)
+            if t is not None:
+                rates[name] = len(sample) / t
+                print(f"{name:<10} {len(sample):>8} {t:>9.2f} {rates[name]:>10.1f}")
+    print()
+    for name, r in rates.items():
+        print(f"fic2epub / {name}: {rate / r:.1f}x")
+    print(f"fic2epub vs floor: {rate_floor / rate:.1f}x slower than reading + zipping")
+    print(f"peak memory, fic2epub over {len(files)} stories: {peak_all / 2**20:.0f} MB "
+          f"(all processes together), {peak_one / 2**20:.0f} MB (largest single process)")
+    print(f"second build (unchanged): {t_second:.2f} s = {100 * t_second / t_first:.1f}% "
+          f"of the first")
+
+    if args.big_file_mb:
+        big = work / "big" / "huge_story.txt"
+        big.parent.mkdir(exist_ok=True)
+        with big.open("w", encoding="utf-8") as fh:
+            fh.write("Title: A Very Long Story\nAuthor: Bench\n\n")
+            k = 0
+            while fh.tell() < args.big_file_mb * 2**20:
+                fh.write(files[k % len(files)].read_text(encoding="utf-8").split("\n\n", 1)[1])
+                fh.write("\n\n")
+                k += 1
+        t_big, peak_big, _ = run_fic2epub(big, work / "big_out", 1)
+        print(f"{big.stat().st_size / 2**20:.0f} MB story: {t_big:.1f} s, peak memory "
+              f"{peak_big / 2**20:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
