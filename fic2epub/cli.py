@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from . import __version__, batch
+from .checkbook import check_book
 from .clean import FIXER_NAMES
 from .errors import ConfigError, Fic2EpubError
 from .files import combine_files, find_inputs, output_path, read_input, safe_stem
@@ -75,13 +76,16 @@ def cli() -> None:
 @click.option("--executor", type=click.Choice(["process", "dask"]), default="process",
               show_default=True, help="Where the per-file work runs.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:port).")
+@click.option("--max-size", type=click.IntRange(min=1), default=64, show_default=True,
+              metavar="MB", help="Refuse input files larger than this many megabytes.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each book's warnings.")
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
           no_verify: bool, jobs: int | None, force: bool, combine: bool, check: bool,
-          executor: str, scheduler: str | None, quiet: bool, verbose: bool) -> None:
+          executor: str, scheduler: str | None, max_size: int, quiet: bool,
+          verbose: bool) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
     ctx = click.get_current_context()
     explicit = {name for name in ("title", "author", "language", "series", "series_index",
@@ -89,8 +93,9 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     if ctx.get_parameter_source("no_verify") == click.core.ParameterSource.COMMANDLINE:
         explicit.add("verify")
-    base = _config(title, author, language, series, series_index, stylesheet, disable,
-                   not no_verify)
+    base = dataclasses.replace(
+        _config(title, author, language, series, series_index, stylesheet, disable,
+                not no_verify), max_bytes=max_size * 2**20)
     if executor == "dask" and not scheduler:
         _fail_usage("--executor dask needs --scheduler ADDRESS")
     inputs = list(paths) or [Path("input")]
@@ -138,7 +143,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
 
 def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
            settings: FolderSettings) -> list[batch.Task]:
-    taken: set[Path] = set()
+    taken: set[str] = set()
     keys: dict[int, str] = {}
     tasks = []
     for source, root in found:
@@ -257,6 +262,30 @@ def inspect(file: Path, as_json: bool, disable: tuple[str, ...]) -> None:
     click.echo(f"  changes: {len(story.changes)}")
     for c in story.changes:
         click.echo(f"    {c.line}:{c.column} {c.fixer}: {c.before!r} -> {c.after!r}")
+
+
+@cli.command()
+@click.argument("epub", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("source", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-epubcheck", is_flag=True, help="Do not run EPUBCheck even if Java is here.")
+def verify(epub: Path, source: Path | None, no_epubcheck: bool) -> None:
+    """Check an EPUB: readable, every word of SOURCE in order, and EPUBCheck (with Java)."""
+    try:
+        report = check_book(epub, source, run_epubcheck=not no_epubcheck)
+    except Fic2EpubError as exc:
+        click.echo(f"{epub}: {exc}", err=True)
+        sys.exit(ExitStatus.FAILED)
+    if source is not None:
+        if report.word_problem:
+            click.echo(f"{epub}: {report.word_problem}", err=True)
+        else:
+            click.echo(f"{epub}: all {report.words} words of {source} present, in order")
+    else:
+        click.echo(f"{epub}: readable, {report.words} words in the story pages")
+    click.echo(f"{epub}: EPUBCheck {report.epubcheck}")
+    for m in report.epubcheck_messages:
+        click.echo(f"  {m}", err=True)
+    sys.exit(ExitStatus.OK if report.ok else ExitStatus.FAILED)
 
 
 def _fail_usage(message: str) -> None:

@@ -63,7 +63,7 @@ def safe_stem(name: str) -> str:
     return s
 
 
-def output_path(source: Path, root: Path, out_dir: Path, taken: set[Path]) -> Path:
+def output_path(source: Path, root: Path, out_dir: Path, taken: set[str]) -> Path:
     """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe."""
     try:
         rel = source.parent.resolve().relative_to(root.resolve())
@@ -74,16 +74,30 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[Path]) -> Pa
     stem = safe_stem(re.sub(r"\.txt$", "", source.name, flags=re.IGNORECASE))
     candidate = folder / f"{stem}.epub"
     n = 2
-    while candidate.resolve() in taken:
+    # unique even on case-insensitive file systems (Windows, macOS, FAT e-readers)
+    while str(candidate.resolve()).casefold() in taken:
         candidate = folder / f"{stem}-{n}.epub"
         n += 1
-    taken.add(candidate.resolve())
+    taken.add(str(candidate.resolve()).casefold())
     return candidate
 
 
-def read_input(path: Path) -> bytes:
+MAX_INPUT_BYTES = 64 * 2**20
+"""Inputs larger than this are refused (memory stays bounded); see ``--max-size``."""
+
+
+def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     try:
-        return path.read_bytes()
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"the file is {size / 2**20:.0f} MB, larger than the "
+                             f"{max_bytes / 2**20:.0f} MB limit (--max-size)")
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InputError(f"the file grew past the {max_bytes / 2**20:.0f} MB limit "
+                             "while being read (--max-size)")
+        return data
     except FileNotFoundError as exc:
         raise InputError("file not found") from exc
     except IsADirectoryError as exc:
@@ -97,7 +111,8 @@ def convert_file(source: Path, output: Path | None, config: Config) -> Result:
     for problems with this one file: they become ``Result.error``."""
     result = Result(input=str(source), output=None, ok=False)
     try:
-        converted = convert(read_input(source), source.name, config, css=_css(config))
+        converted = convert(read_input(source, config.max_bytes), source.name, config,
+                            css=_css(config))
         story = converted.story
         result.title = story.metadata.title
         result.author = story.metadata.author
@@ -133,7 +148,7 @@ def _css(config: Config) -> bytes | None:
 
 def convert_all(inputs: list[tuple[Path, Path]], out_dir: Path | None,
                 config: Config) -> Iterator[Result]:
-    taken: set[Path] = set()
+    taken: set[str] = set()
     for source, root in inputs:
         target = output_path(source, root, out_dir, taken) if out_dir is not None else None
         yield convert_file(source, target, config)
@@ -150,7 +165,8 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
     of their headers when every file has one, else natural file-name order."""
     result = Result(input=name, output=None, ok=False)
     try:
-        stories = [(src, parse(read_input(src), src.name, config)) for src in sources]
+        stories = [(src, parse(read_input(src, config.max_bytes), src.name, config))
+                   for src in sources]
         indexes = [s.metadata.series_index for _, s in stories]
         if all(i and i.isdigit() for i in indexes):
             stories.sort(key=lambda pair: int(pair[1].metadata.series_index or 0))

@@ -160,6 +160,8 @@ class Config:
     stylesheet: Path | None = None
     clean: CleanOptions = CleanOptions()
     verify: bool = True
+    max_bytes: int = 64 * 2**20
+    """Inputs larger than this are refused, so that memory stays bounded."""
     proof: dict[str, Any] = field(default_factory=dict)
     """Proofing settings from configuration files (checkers, word lists, ...)."""
 
