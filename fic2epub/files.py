@@ -55,8 +55,8 @@ def safe_stem(name: str) -> str:
     """A file name stem that is legal on every file system and e-reader."""
     s = unicodedata.normalize("NFKD", name)
     s = "".join(c for c in s if not unicodedata.combining(c))
-    s = re.sub(r"[^A-Za-z0-9._ -]+", "_", s)
-    s = re.sub(r"[ _]{2,}", "_", s).strip(" ._-")
+    s = re.sub(r"[^A-Za-z0-9._-]+", "_", s)
+    s = re.sub(r"_{2,}", "_", s).strip("._-")
     s = s[:MAX_NAME].rstrip(" ._-")
     if not s or _RESERVED.match(s):
         s = f"story_{s}" if s else "story"
@@ -129,6 +129,8 @@ def convert_file(source: Path, output: Path | None, config: Config) -> Result:
         result.error = "the file is too deeply nested to process"
     except MemoryError:
         result.error = "out of memory while converting this file"
+    except Exception as exc:  # a bug must not stop the batch: report it on one line
+        result.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
     return result
 
 
@@ -185,4 +187,6 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
         result.ok = True
     except Fic2EpubError as exc:
         result.error = str(exc)
+    except Exception as exc:  # a bug must not stop the batch: report it on one line
+        result.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
     return result

@@ -105,9 +105,13 @@ def detect_language(story: Story) -> str:
     letters = sum(c.isalpha() for c in text)
     if letters < 40:
         return "en"
-    import py3langid  # imported lazily: loading its model takes a moment
+    try:
+        import py3langid  # imported lazily: loading its model takes a moment
 
-    lang, _score = py3langid.classify(text)
+        lang, _score = py3langid.classify(text)
+    except (OSError, ImportError, ValueError) as exc:  # e.g. no space to unpack its model
+        story.warnings.append(f"language detection failed ({exc}); using en")
+        return "en"
     return str(lang) if _LANG_TAG.match(str(lang)) else "en"
 
 
