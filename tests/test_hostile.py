@@ -4,7 +4,6 @@ nothing gets in; every EPUB these tests write passes EPUBCheck."""
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import signal
