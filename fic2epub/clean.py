@@ -141,9 +141,10 @@ def find_emphasis(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
     pairs: list[tuple[int, int, int, int]] = []  # open_s, open_e, close_s, close_e
     for _name, open_re, close_re in _EMPHASIS_PAIRS:
         bbcode = _name == "bbcode"
-        opener = re.compile(open_re if bbcode else
+        # markers sit at word boundaries: "snake_case", "2*3*4" and "ery[i]Forum" are text
+        opener = re.compile(r"(?<!\w)" + open_re if bbcode else
                             r"(?<![\w*_\\])" + open_re + r"(?=[^\s*_])")
-        closer = re.compile(close_re if bbcode else
+        closer = re.compile(close_re + r"(?!\w)" if bbcode else
                             r"(?<=[^\s*_])" + close_re + r"(?![\w*_])")
         pos = 0
         while True:

@@ -83,3 +83,13 @@ def test_hostile_texts_give_valid_books(tmp_path: Path, epubcheck) -> None:
         _check(data)
     reports = epubcheck(paths)
     assert [(r.path.name, r.messages) for r in reports if not r.clean] == []
+
+
+REGRESSIONS = sorted((Path(__file__).parent / "fuzz_regressions").glob("*"))
+
+
+def test_fuzz_regressions() -> None:
+    """Inputs on which the atheris fuzzer once found a bug stay fixed."""
+    assert REGRESSIONS
+    for path in REGRESSIONS:
+        _check(path.read_bytes())
