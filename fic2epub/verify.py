@@ -8,12 +8,13 @@ tags such as BBCode ``[i]`` are not words.
 from __future__ import annotations
 
 import io
+import itertools
 import posixpath
 import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from bs4 import BeautifulSoup
 from ebooklib import ITEM_DOCUMENT, epub
@@ -31,14 +32,25 @@ def words(text: str) -> list[str]:
     return [w.casefold() for w in _WORD.findall(text)]
 
 
-def source_words(story: Story) -> list[tuple[str, int]]:
+def iter_source_words(story: Story) -> Iterator[tuple[str, int]]:
     """The story's words as the book must hold them: source lines not omitted."""
     omitted = {n for o in story.omissions for n in range(o.start_line, o.end_line + 1)}
-    out: list[tuple[str, int]] = []
-    for no, line in enumerate(story.text.split("\n"), 1):
+    start = 0
+    text = story.text
+    no = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        no += 1
         if no not in omitted:
-            out.extend((w, no) for w in words(line))
-    return out
+            for w in words(text[start:end]):
+                yield w, no
+        start = end + 1
+
+
+def source_words(story: Story) -> list[tuple[str, int]]:
+    return list(iter_source_words(story))
 
 
 def read_pages(data: bytes) -> list[tuple[str, str]]:
@@ -70,9 +82,10 @@ _NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
        "opf": "http://www.idpf.org/2007/opf"}
 
 
-def book_story_words_fast(data: bytes) -> list[str]:
+def book_story_words_fast(data: bytes) -> Iterator[str]:
     """Words of the story pages, read straight from the ZIP with lxml (used after every
-    build: a real container and XML parse, without the object model's overhead)."""
+    build: a real container and XML parse, without the object model's overhead), one
+    page at a time so that memory stays bounded for huge books."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             container = etree.fromstring(zf.read("META-INF/container.xml"))
@@ -82,7 +95,6 @@ def book_story_words_fast(data: bytes) -> list[str]:
             base = posixpath.dirname(opf_path)
             hrefs = {i.get("id"): posixpath.join(base, i.get("href", ""))
                      for i in opf.iterfind(".//opf:manifest/opf:item", _NS)}
-            out: list[str] = []
             for ref in opf.iterfind(".//opf:spine/opf:itemref", _NS):
                 name = hrefs.get(ref.get("idref"), "")
                 if "/chapter-" not in f"/{name}":
@@ -90,29 +102,29 @@ def book_story_words_fast(data: bytes) -> list[str]:
                 page = etree.fromstring(zf.read(name))
                 body = page.find("{http://www.w3.org/1999/xhtml}body")
                 if body is not None:
-                    out.extend(words(" ".join(body.itertext())))
-            return out
+                    for piece in body.itertext():
+                        yield from words(piece)
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise VerificationError(f"verification failed: the book cannot be read: {exc}") from exc
 
 
-def first_difference(expected: Iterable[tuple[str, int]], actual: list[str]) -> str | None:
-    exp = list(expected)
-    for i, (word, line) in enumerate(exp):
-        if i >= len(actual):
+def first_difference(expected: Iterable[tuple[str, int]], actual: Iterable[str]) -> str | None:
+    """Compare word streams; a description of the first difference, or None."""
+    pairs = itertools.zip_longest(expected, actual)
+    for i, (exp, got) in enumerate(pairs, 1):
+        if exp is None:
+            return f"the book has word(s) not in the source, from word {i}: {got!r}"
+        word, line = exp
+        if got is None:
             return f"word {word!r} from line {line} is missing from the book"
-        if actual[i] != word:
-            return (f"word {i + 1} differs: source has {word!r} (line {line}), "
-                    f"the book has {actual[i]!r}")
-    if len(actual) > len(exp):
-        extra = len(actual) - len(exp)
-        return f"the book has {extra} word(s) not in the source: {actual[len(exp)]!r}"
+        if got != word:
+            return f"word {i} differs: source has {word!r} (line {line}), the book has {got!r}"
     return None
 
 
 def check_words(story: Story, data: bytes) -> None:
     """Raise :class:`VerificationError` unless the book's story pages hold exactly the
     source's words, in order."""
-    problem = first_difference(source_words(story), book_story_words_fast(data))
+    problem = first_difference(iter_source_words(story), book_story_words_fast(data))
     if problem:
         raise VerificationError(f"verification failed: {problem}")
