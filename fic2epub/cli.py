@@ -17,6 +17,7 @@ from .errors import ConfigError, Fic2EpubError
 from .files import convert_all, find_inputs, read_input
 from .model import CleanOptions, Config, Result, Story
 from .pipeline import detect_language, parse
+from .proof.cli import proof, proof_beside
 
 
 class ExitStatus(IntEnum):
@@ -60,10 +61,12 @@ def cli() -> None:
 @click.option("--no-fix", "disable", multiple=True, metavar="FIXER",
               help=f"Switch a cleaning fixer off (repeatable): {', '.join(FIXER_NAMES)}.")
 @click.option("--no-verify", is_flag=True, help="Skip reading each book back to check its words.")
+@click.option("--proof", "with_proof", is_flag=True,
+              help="Also proofread each story: <book>.proof.html and .proof.json beside it.")
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
-          no_verify: bool) -> None:
+          no_verify: bool, with_proof: bool = False) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
     config = _config(title, author, language, series, series_index, stylesheet, disable,
                      not no_verify)
@@ -82,6 +85,9 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         elif not as_json:
             click.echo(f"{result.input} -> {result.output}  ({result.title!r}, "
                        f"{result.words} words, {result.scenes} scenes)")
+        if with_proof and result.ok and result.output:
+            note = proof_beside(Path(result.input), Path(result.output))
+            click.echo(f"{result.input}: {note}", err=as_json)
     failed = sum(not r.ok for r in results)
     summary = {"inputs": len(results), "converted": len(results) - failed, "failed": failed,
                "words": sum(r.words for r in results),
@@ -158,6 +164,9 @@ def inspect(file: Path, as_json: bool, disable: tuple[str, ...]) -> None:
 def _fail_usage(message: str) -> None:
     click.echo(f"fic2epub: {message}", err=True)
     sys.exit(ExitStatus.USAGE)
+
+
+cli.add_command(proof)
 
 
 def main() -> None:
