@@ -154,7 +154,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, str, str]] = [
     (re.compile(rf"\b(?:{_PREPS}) (?P<w>it['’]s)\b(?! (?:a|an|the|not|been|just|all|so)\b)",
                 re.IGNORECASE), "its", "its-after-preposition",
      "\"it's\" means \"it is\"; after a preposition the possessive is \"its\""),
-    (re.compile(r"\bits(?= (?:a|an|the|been|not|going|just|very|so|too|only|never|always|"
+    (re.compile(r"\b[Ii]ts(?= (?:a|an|the|been|not|going|just|very|so|too|only|never|always|"
                 r"getting|gonna|okay|fine|true|over|because)\b)"), "it's", "its-as-it-is",
      "\"its\" is possessive; \"it is\" is written \"it's\""),
     (re.compile(r"\b(?:could|would|should|must|might) (?P<w>of)\b", re.IGNORECASE), "have",

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import warnings
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -52,7 +54,11 @@ class Hunspell:
         from spylls.hunspell import Dictionary
 
         self.path = path
-        self._dic: Any = Dictionary.from_files(str(path))
+        with warnings.catch_warnings():
+            # spylls leaves its .aff file for the garbage collector to close
+            warnings.simplefilter("ignore", ResourceWarning)
+            self._dic: Any = Dictionary.from_files(str(path))
+            gc.collect()
         self._cache: dict[str, bool] = {}
 
     def lookup(self, word: str) -> bool:
@@ -132,6 +138,11 @@ class Suggester:
                     bucket.append(w)
         return index
 
+    def _freq(self, c: str) -> int:
+        if " " in c:
+            return min(self.words.get(p, 0) for p in c.split())
+        return self.words.get(c, 0)
+
     def suggest(self, word: str, limit: int = 5) -> list[str]:
         lw = word.lower().replace("’", "'")
         keys = {lw, *(lw[:i] + lw[i + 1:] for i in range(len(lw)))}
@@ -146,7 +157,12 @@ class Suggester:
                 for i in range(len(k)):
                     cands.update(self.index.get(k[:i] + k[i + 1:], ()))
         cands.discard(lw)
-        ranked = sorted((distance(lw, c), -self.words.get(c, 0), c) for c in cands)
+        for i in range(1, len(lw)):  # a missing space: alot -> a lot
+            a, b = lw[:i], lw[i:]
+            if self.words.get(a, 0) > 1e8 and self.words.get(b, 0) > 1e8 and (
+                    len(a) > 1 or a in "ai") and (len(b) > 1 or b in "ai"):
+                cands.add(f"{a} {b}")
+        ranked = sorted((distance(lw, c), -self._freq(c), c) for c in cands)
         out = [c for d, _f, c in ranked if d <= 2][:limit]
         return [match_case(word, c) for c in out]
 
