@@ -65,9 +65,14 @@ def document_from_text(text: str, name: str, paragraph_lines: list[tuple[int, in
         parts.append(text[start:end])
         pos = max(pos, end)
     parts.append(_blank(text[pos:]))
-    body = "".join(parts)
+    body = _URL.sub(lambda m: _blank(m.group()), "".join(parts))
     assert len(body) == len(text)
     return Document(name, text, body, spans, language, line_starts)
+
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|\S+\.(?:org|com|net)\b\S*",
+                  re.IGNORECASE)
+"""Web and mail addresses: not prose, never checked."""
 
 
 def _blank(s: str) -> str:
