@@ -146,7 +146,7 @@ def test_cli_text_fail_on_and_output(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(cli, ["proof", str(LANTERN)])
     assert res.exit_code == 0
-    assert "spelling" in res.stdout and "→ throne" in res.stdout
+    assert "real-word" in res.stdout and "→ throne" in res.stdout
     res = runner.invoke(cli, ["proof", str(LANTERN), "--fail-on", "error"])
     assert res.exit_code == 1
     res = runner.invoke(cli, ["proof", str(LANTERN), "--fail-on", "grammar"])
