@@ -21,6 +21,7 @@ from .errors import ConfigError, Fic2EpubError
 from .files import combine_files, find_inputs, output_path, read_input, safe_stem
 from .model import CleanOptions, Config, Result, Story
 from .pipeline import detect_language, parse
+from .proof.cli import proof, proof_beside
 from .settings import FolderSettings
 
 
@@ -78,13 +79,15 @@ def cli() -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:port).")
 @click.option("--max-size", type=click.IntRange(min=1), default=64, show_default=True,
               metavar="MB", help="Refuse input files larger than this many megabytes.")
+@click.option("--proof", "with_proof", is_flag=True,
+              help="Also proofread each story: <book>.proof.html and .proof.json beside it.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each book's warnings.")
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
           no_verify: bool, jobs: int | None, force: bool, combine: bool, check: bool,
-          executor: str, scheduler: str | None, max_size: int, quiet: bool,
+          executor: str, scheduler: str | None, max_size: int, with_proof: bool, quiet: bool,
           verbose: bool) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
     ctx = click.get_current_context()
@@ -125,6 +128,12 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         results = list(_report(stream, total, as_json, quiet, verbose))
     except ConfigError as exc:
         _fail_usage(str(exc))
+    if with_proof and not combine:
+        for result in results:
+            if result.ok and result.output:
+                note = proof_beside(Path(result.input), Path(result.output))
+                if not quiet:
+                    click.echo(f"{result.input}: {note}", err=as_json)
     elapsed = time.monotonic() - started
     failed = sum(not r.ok for r in results)
     summary = {"inputs": len(results), "converted": sum(r.ok and not r.skipped for r in results),
@@ -291,6 +300,9 @@ def verify(epub: Path, source: Path | None, no_epubcheck: bool) -> None:
 def _fail_usage(message: str) -> None:
     click.echo(f"fic2epub: {message}", err=True)
     sys.exit(ExitStatus.USAGE)
+
+
+cli.add_command(proof)
 
 
 def main() -> None:

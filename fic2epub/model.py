@@ -139,6 +139,27 @@ class Story:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One thing a proofing checker wants the author to look at.
+
+    Positions are 1-based lines and columns in the decoded source text
+    (``Story.text.split("\\n")``); ``end_column`` is the column just past the flagged
+    text, as in SARIF. ``text`` is the flagged text exactly as it stands in the file.
+    """
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+    message: str
+    rule: str
+    category: str
+    suggestions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CleanOptions:
     """Switches for the cleaner's fixers; each named fixer can be turned off."""
 

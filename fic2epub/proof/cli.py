@@ -1,0 +1,124 @@
+"""``fic2epub proof``: the proofing command, and the helper ``build --proof`` uses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError, Fic2EpubError
+from ..files import find_inputs
+from .engine import CHECKERS, LEVELS, ProofOptions, ProofResult, proof_file, should_fail
+from .reports import FORMATS, render
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def read_word_list(path: Path) -> set[str]:
+    """One word a line; blank lines and lines starting with # are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read word list {path}: {exc}") from exc
+    return {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+
+
+def _fail_on_choices() -> str:
+    return f"a level ({', '.join(LEVELS)}) or a category/rule"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
+              show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--checker", "checkers", multiple=True, type=click.Choice(CHECKERS),
+              help="Run only these checkers (repeatable). Default: spelling, real-word, "
+                   "typography, and languagetool when configured.")
+@click.option("--no-checker", "disabled", multiple=True, type=click.Choice(CHECKERS),
+              help="Switch a checker off (repeatable).")
+@click.option("--words", "word_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Personal word list, one word a line (repeatable).")
+@click.option("--ignore", "ignore_rules", multiple=True, metavar="RULE",
+              help="Leave out findings of this rule or category (repeatable).")
+@click.option("--ignore-word", "ignore_words", multiple=True, metavar="WORD",
+              help="Leave out findings on this exact text (repeatable).")
+@click.option("--languagetool", metavar="URL",
+              help="LanguageTool server to ask as well (e.g. http://localhost:8081).")
+@click.option("--language", help="Language of the stories (BCP 47), instead of detecting it.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="LEVEL|CATEGORY",
+              help="Exit with status 1 when a finding of this level or worse, or of this "
+                   "category or rule, is reported (repeatable).")
+def proof(paths: tuple[Path, ...], fmt: str, output: Path | None, checkers: tuple[str, ...],
+          disabled: tuple[str, ...], word_files: tuple[Path, ...],
+          ignore_rules: tuple[str, ...], ignore_words: tuple[str, ...],
+          languagetool: str | None, language: str | None, fail_on: tuple[str, ...]) -> None:
+    """Proofread story files (or folders of .txt files; default: input/).
+
+    Reports each finding with its line and column in the file, the flagged text, and
+    ranked suggestions. Exit status: 0 done, 1 a --fail-on finding or an unreadable file,
+    2 usage error. A LanguageTool server that does not answer is reported in one line
+    and does not change the exit status.
+    """
+    inputs = list(paths) or [Path("input")]
+    for p in inputs:
+        if not p.exists():
+            _usage(f"{p}: no such file or folder")
+    found = [f for f, _root in find_inputs(inputs)]
+    if not found:
+        _usage(f"no .txt files found in {', '.join(str(p) for p in inputs)}")
+    words: set[str] = set()
+    try:
+        for wf in word_files:
+            words |= read_word_list(wf)
+    except ConfigError as exc:
+        _usage(str(exc))
+    options = ProofOptions(
+        checkers=checkers or None, disabled=frozenset(disabled), words=frozenset(words),
+        ignore_rules=frozenset(ignore_rules), ignore_words=frozenset(ignore_words),
+        languagetool=languagetool, language=language)
+    results, failed = run(found, options)
+    report = render(results, fmt)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=False)
+    for note in dict.fromkeys(n for r in results for n in r.notes):
+        click.echo(f"fic2epub: {note}", err=True)
+    findings = [f for r in results for f in r.findings]
+    sys.exit(EXIT_FAILED if failed or should_fail(findings, fail_on) else EXIT_OK)
+
+
+def run(files: list[Path], options: ProofOptions) -> tuple[list[ProofResult], int]:
+    results: list[ProofResult] = []
+    failed = 0
+    for f in files:
+        try:
+            results.append(proof_file(f, options))
+        except ConfigError as exc:
+            _usage(f"{f}: {exc}")
+        except Fic2EpubError as exc:
+            click.echo(f"{f}: {exc}", err=True)
+            failed += 1
+    return results, failed
+
+
+def proof_beside(source: Path, epub: Path) -> str:
+    """``build --proof``: proof ``source`` and write ``<book>.proof.html`` and
+    ``<book>.proof.json`` beside its EPUB; returns a one-line summary."""
+    result = proof_file(source)
+    base = epub.with_suffix("")
+    html_path = base.with_name(base.name + ".proof.html")
+    json_path = base.with_name(base.name + ".proof.json")
+    html_path.write_text(render([result], "html"), encoding="utf-8")
+    json_path.write_text(render([result], "json"), encoding="utf-8")
+    return f"{len(result.findings)} proofing finding(s) -> {html_path}"
+
+
+def _usage(message: str) -> None:
+    click.echo(f"fic2epub: {message}", err=True)
+    sys.exit(EXIT_USAGE)

@@ -1,0 +1,140 @@
+"""Run the checkers over one story and merge what they find."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model import Config, Finding, Story
+from ..pipeline import DEFAULT_CONFIG, detect_language, parse
+from .checkers import Checker, Notes, RealWordChecker, SpellingChecker, TypographyChecker
+from .document import Document, document_from_story
+from .languagetool import LanguageToolChecker, local_languagetool_available
+
+CHECKERS = ("spelling", "real-word", "typography", "languagetool")
+OFFLINE = ("spelling", "real-word", "typography")
+
+LEVELS = ("note", "warning", "error")
+CATEGORY_LEVEL = {"spelling": "error", "real-word": "error", "repetition": "error",
+                  "grammar": "warning", "typography": "warning", "style": "note"}
+
+
+def level_of(finding: Finding) -> str:
+    return CATEGORY_LEVEL.get(finding.category, "warning")
+
+
+@dataclass
+class ProofOptions:
+    checkers: tuple[str, ...] | None = None
+    """Checkers to run; None = the offline ones, plus LanguageTool when it is configured."""
+    disabled: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+    """The author's own words (never flagged as misspellings)."""
+    ignore_rules: frozenset[str] = frozenset()
+    """Rules or categories to leave out of the report."""
+    ignore_words: frozenset[str] = frozenset()
+    """Flagged text to leave out of the report (any rule), compared case-insensitively."""
+    languagetool: str | None = None
+    """URL of a LanguageTool server."""
+    language: str | None = None
+
+    def active(self) -> list[str]:
+        if self.checkers is not None:
+            chosen = list(self.checkers)
+        else:
+            chosen = list(OFFLINE)
+            if self.languagetool or local_languagetool_available():
+                chosen.append("languagetool")
+        return [c for c in chosen if c not in self.disabled]
+
+
+@dataclass
+class ProofResult:
+    file: str
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+    words: int = 0
+    language: str = "en"
+    text: str = ""
+    """The decoded source, for reports that show the story (HTML)."""
+
+
+def make_checkers(options: ProofOptions, notes: Notes) -> list[Checker]:
+    made: list[Checker] = []
+    for name in options.active():
+        if name == "spelling":
+            made.append(SpellingChecker(set(options.words), notes))
+        elif name == "real-word":
+            made.append(RealWordChecker())
+        elif name == "typography":
+            made.append(TypographyChecker())
+        elif name == "languagetool":
+            made.append(LanguageToolChecker(options.languagetool, notes))
+    return made
+
+
+def proof_document(doc: Document, options: ProofOptions) -> ProofResult:
+    notes = Notes()
+    findings: list[Finding] = []
+    for checker in make_checkers(options, notes):
+        findings.extend(checker.check(doc))
+    findings = _merge(findings, options)
+    from .document import WORD
+
+    words = len(WORD.findall(doc.body))
+    return ProofResult(doc.name, findings, notes.lines, words, doc.language, doc.text)
+
+
+def proof_story(story: Story, options: ProofOptions | None = None,
+                language: str | None = None) -> ProofResult:
+    options = options or ProofOptions()
+    lang = options.language or language or detect_language(story)
+    return proof_document(document_from_story(story, lang), options)
+
+
+def proof_bytes(data: bytes, name: str, options: ProofOptions | None = None,
+                config: Config = DEFAULT_CONFIG) -> ProofResult:
+    return proof_story(parse(data, name, config), options)
+
+
+def proof_file(path: Path, options: ProofOptions | None = None,
+               config: Config = DEFAULT_CONFIG) -> ProofResult:
+    from ..files import read_input
+
+    result = proof_bytes(read_input(path), path.name, options, config)
+    result.file = str(path)
+    for f in result.findings:
+        object.__setattr__(f, "file", str(path))
+    return result
+
+
+def _merge(findings: list[Finding], options: ProofOptions) -> list[Finding]:
+    """Drop ignored findings and duplicates (the same span and category twice: the
+    offline checker's finding is kept), sorted by position."""
+    ignore_words = {w.lower() for w in options.ignore_words}
+    seen: set[tuple[int, int, int, int, str]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        if f.rule in options.ignore_rules or f.category in options.ignore_rules:
+            continue
+        if f.text.lower() in ignore_words:
+            continue
+        key = (f.line, f.column, f.end_line, f.end_column, f.category)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    out.sort(key=lambda f: (f.line, f.column, f.rule))
+    return out
+
+
+def should_fail(findings: list[Finding], fail_on: tuple[str, ...]) -> bool:
+    """``--fail-on``: a level (note, warning, error: that level or worse) or a category."""
+    for spec in fail_on:
+        if spec in LEVELS:
+            floor = LEVELS.index(spec)
+            if any(LEVELS.index(level_of(f)) >= floor for f in findings):
+                return True
+        elif any(f.category == spec or f.rule == spec for f in findings):
+            return True
+    return False
