@@ -334,14 +334,17 @@ def _parse_mail(lines: list[str], start: int, end: int, meta: Metadata,
         fields.append(Field(f"mail-{key}", m.group(1), value, n + 1, n + 1))
         if key == "subject" and not meta.title:
             title = _SUBJECT_NOISE.sub("", value).strip()
+            lead = re.match(r"^(?:part|pt\.?)\s*(\d+|[ivx]+|" + "|".join(_NUMBER_WORDS) +
+                            r")\s*[,:;\-]\s*(.+?)\s*(?:\([^)]*\))?\s*$", title, re.I)
+            if lead:  # "part 2, bizarre trek (also easy-to-read!)"
+                num = lead.group(1).lower()
+                meta.series = lead.group(2).strip(" <>-:")
+                meta.series_index = (num if num.isdigit() else
+                                     str(_NUMBER_WORDS.get(num) or _roman(num)))
             _series_from(title, meta)
             if meta.series and meta.series_index:
                 title = meta.series
             title = title.strip(" <>-:")
-            if not title:  # "part 2, bizarre trek": the part number came first
-                title = re.sub(r"^\s*(?:part|pt\.?)\s*\w+\s*[,:;-]\s*", "",
-                               _SUBJECT_NOISE.sub("", value), flags=re.I)
-                title = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip(" <>-:")
             if title:
                 meta.title = smart_title_case(title)
                 meta.title_source = "mail"
