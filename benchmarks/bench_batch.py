@@ -121,18 +121,23 @@ def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> float | None
         return None
     out.mkdir(parents=True, exist_ok=True)
 
-    def one(path: Path) -> None:
+    def one(path: Path) -> bool:
         target = out / f"{path.stem}.epub"
         cmd = ([exe, str(path), "-f", "markdown", "-o", str(target)] if name == "pandoc"
                else [exe, str(path), str(target)])
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              check=False)
+        return proc.returncode == 0
 
     from concurrent.futures import ThreadPoolExecutor
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(one, files))
-    return time.perf_counter() - start
+        ok = list(pool.map(one, files))
+    elapsed = time.perf_counter() - start
+    if not all(ok):
+        print(f"{name}: {ok.count(False)} of {len(files)} stories failed to convert")
+    return elapsed
 
 
 def floor(files: list[Path], out: Path) -> float:
