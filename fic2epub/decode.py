@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import charset_normalizer
 import ftfy
+import ftfy.badness
 
 from .errors import BinaryFileError, EmptyStoryError
 from .model import Change
@@ -45,6 +46,8 @@ _MAGIC = {
 }
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_C1_OR_SURROGATE = re.compile("[\x80-\x9f\ud800-\udfff]")
 # Control characters removed from the text: all of Cc except tab and line feed.
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -186,7 +189,9 @@ def repair_mangled_quotes(text: str) -> tuple[str, list[Change]]:
     one and the two come in near-equal numbers; an apostrophe is never a lowercase
     letter and is followed by a contraction ending (``don't``, ``we'll``).
     """
-    counts = Counter(c for c in text if c >= "\x80")
+    if text.isascii():
+        return text, []
+    counts = Counter(_NON_ASCII.findall(text))
     non_ascii = sum(counts.values())
     if not non_ascii or non_ascii > len(text) // 50:
         return text, []
@@ -229,6 +234,28 @@ def repair_mangled_quotes(text: str) -> tuple[str, list[Change]]:
     return fixed, _record_line_diffs("mangled-quotes", text, fixed)
 
 
+_FTFY = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False, fix_line_breaks=False,
+                             fix_latin_ligatures=False, fix_character_width=False,
+                             remove_control_chars=False, normalization="NFC", explain=False)
+
+
+def repair_mojibake(text: str) -> str:
+    """NFC-normalise, and let ftfy repair the lines that look like mojibake (ftfy's own
+    badness test picks them; running the full fixer on every line is slow)."""
+    text = unicodedata.normalize("NFC", text)
+    lines = text.split("\n")
+    changed = False
+    for k, line in enumerate(lines):
+        if line.isascii():
+            continue
+        if ftfy.badness.is_bad(line) or _C1_OR_SURROGATE.search(line):
+            fixed = ftfy.fix_text(line, _FTFY)
+            if fixed != line and "\n" not in fixed:
+                lines[k] = fixed
+                changed = True
+    return "\n".join(lines) if changed else text
+
+
 def decode(data: bytes) -> Decoded:
     """Decode a story file's bytes into clean text with ``\\n`` line endings.
 
@@ -246,19 +273,11 @@ def decode(data: bytes) -> Decoded:
     changes: list[Change] = []
 
     text = raw
-    fixed = text if text.isascii() else ftfy.fix_text(
-        text,
-        unescape_html=False,
-        uncurl_quotes=False,
-        fix_line_breaks=False,
-        fix_latin_ligatures=False,
-        fix_character_width=False,
-        remove_control_chars=False,
-        normalization="NFC",
-    )
-    if fixed.count("\n") == text.count("\n") and fixed != text:
-        changes.extend(_record_line_diffs("mojibake", text, fixed))
-        text = fixed
+    if not text.isascii():
+        fixed = repair_mojibake(text)
+        if fixed != text:
+            changes.extend(_record_line_diffs("mojibake", text, fixed))
+            text = fixed
     removed = _CONTROL.sub("", text)
     if removed != text:
         for m in _CONTROL.finditer(text):

@@ -28,25 +28,32 @@ _TAGS = re.compile(r"\[/?(?:i|b|em|u)\]", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
-    text = unicodedata.normalize("NFC", _TAGS.sub(" ", text))
-    return [w.casefold() for w in _WORD.findall(text)]
+    if "[" in text:
+        text = _TAGS.sub(" ", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return _WORD.findall(text.casefold())
 
 
 def iter_source_words(story: Story) -> Iterator[tuple[str, int]]:
     """The story's words as the book must hold them: source lines not omitted."""
+    for chunk, lines in iter_source_chunks(story):
+        yield from zip(chunk, lines, strict=True)
+
+
+def iter_source_chunks(story: Story, size: int = 2000) -> Iterator[tuple[list[str], list[int]]]:
+    """The same words in chunks of about ``size`` lines: (words, their line numbers)."""
     omitted = {n for o in story.omissions for n in range(o.start_line, o.end_line + 1)}
-    start = 0
-    text = story.text
-    no = 0
-    while start <= len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        no += 1
-        if no not in omitted:
-            for w in words(text[start:end]):
-                yield w, no
-        start = end + 1
+    lines = story.text.split("\n")
+    for base in range(0, len(lines), size):
+        out: list[str] = []
+        nos: list[int] = []
+        for k, line in enumerate(lines[base:base + size], base + 1):
+            if k not in omitted and line:
+                found = words(line)
+                out.extend(found)
+                nos.extend([k] * len(found))
+        yield out, nos
 
 
 def source_words(story: Story) -> list[tuple[str, int]]:
@@ -83,6 +90,11 @@ _NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
 
 
 def book_story_words_fast(data: bytes) -> Iterator[str]:
+    for page in book_pages_words(data):
+        yield from page
+
+
+def book_pages_words(data: bytes) -> Iterator[list[str]]:
     """Words of the story pages, read straight from the ZIP with lxml (used after every
     build: a real container and XML parse, without the object model's overhead), one
     page at a time so that memory stays bounded for huge books."""
@@ -102,16 +114,24 @@ def book_story_words_fast(data: bytes) -> Iterator[str]:
                 page = etree.fromstring(zf.read(name))
                 body = page.find("{http://www.w3.org/1999/xhtml}body")
                 if body is not None:
+                    buf: list[str] = []
+                    size = 0
                     for piece in body.itertext():
-                        yield from words(piece)
+                        buf.append(piece)
+                        size += len(piece)
+                        if size > 200_000:  # bounded memory on a huge page
+                            yield words(" ".join(buf))
+                            buf, size = [], 0
+                    yield words(" ".join(buf))
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise VerificationError(f"verification failed: the book cannot be read: {exc}") from exc
 
 
-def first_difference(expected: Iterable[tuple[str, int]], actual: Iterable[str]) -> str | None:
+def first_difference(expected: Iterable[tuple[str, int]], actual: Iterable[str],
+                     start: int = 1) -> str | None:
     """Compare word streams; a description of the first difference, or None."""
     pairs = itertools.zip_longest(expected, actual)
-    for i, (exp, got) in enumerate(pairs, 1):
+    for i, (exp, got) in enumerate(pairs, start):
         if exp is None:
             return f"the book has word(s) not in the source, from word {i}: {got!r}"
         word, line = exp
@@ -122,9 +142,50 @@ def first_difference(expected: Iterable[tuple[str, int]], actual: Iterable[str])
     return None
 
 
+def first_difference_chunked(expected: Iterator[tuple[list[str], list[int]]],
+                             actual: Iterator[list[str]]) -> str | None:
+    """Like :func:`first_difference`, comparing list slices (fast) and only walking word
+    by word around a mismatch."""
+    exp_words: list[str] = []
+    exp_lines: list[int] = []
+    act_words: list[str] = []
+    seen = 0
+    exp_done = act_done = False
+    while True:
+        while not exp_done and len(exp_words) <= len(act_words):
+            nxt = next(expected, None)
+            if nxt is None:
+                exp_done = True
+            else:
+                exp_words.extend(nxt[0])
+                exp_lines.extend(nxt[1])
+        while not act_done and len(act_words) <= len(exp_words):
+            page = next(actual, None)
+            if page is None:
+                act_done = True
+            else:
+                act_words.extend(page)
+        n = min(len(exp_words), len(act_words))
+        if exp_words[:n] != act_words[:n]:
+            return first_difference(zip(exp_words[:n], exp_lines[:n], strict=True),
+                                    act_words[:n], start=seen + 1)
+        if exp_done and act_done:
+            if len(exp_words) != len(act_words):
+                return first_difference(zip(exp_words, exp_lines, strict=True), act_words,
+                                        start=seen + 1)
+            return None
+        if exp_done and len(exp_words) == n and len(act_words) > n:
+            return first_difference([], act_words[n:], start=seen + n + 1)
+        if act_done and len(act_words) == n and len(exp_words) > n:
+            return first_difference(zip(exp_words[n:], exp_lines[n:], strict=True), [],
+                                    start=seen + n + 1)
+        del exp_words[:n], exp_lines[:n], act_words[:n]
+        seen += n
+
+
 def check_words(story: Story, data: bytes) -> None:
     """Raise :class:`VerificationError` unless the book's story pages hold exactly the
     source's words, in order."""
-    problem = first_difference(iter_source_words(story), book_story_words_fast(data))
+    problem = first_difference_chunked(iter_source_chunks(story), book_pages_words(data))
     if problem:
         raise VerificationError(f"verification failed: {problem}")
