@@ -13,8 +13,9 @@ import click
 
 from . import __version__
 from .clean import FIXER_NAMES
+from .cover import CoverError
 from .errors import ConfigError, Fic2EpubError
-from .files import convert_all, find_inputs, read_input
+from .files import convert_all, cover_image, find_inputs, read_input
 from .model import CleanOptions, Config, Result, Story
 from .pipeline import detect_language, parse
 
@@ -28,15 +29,20 @@ class ExitStatus(IntEnum):
 
 def _config(title: str | None, author: str | None, language: str | None, series: str | None,
             series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
-            verify: bool) -> Config:
+            verify: bool, cover: Path | None = None, no_cover: bool = False,
+            output_format: str = "epub") -> Config:
     unknown = sorted(set(disable) - set(FIXER_NAMES))
     if unknown:
         raise click.BadParameter(
             f"unknown fixer {', '.join(unknown)}; fixers are: {', '.join(FIXER_NAMES)}",
             param_hint="--no-fix")
+    if cover is not None and no_cover:
+        raise click.UsageError("--cover and --no-cover cannot be used together")
     return Config(title=title, author=author, language=language, series=series,
                   series_index=series_index, stylesheet=stylesheet,
-                  clean=CleanOptions(frozenset(disable)), verify=verify)
+                  clean=CleanOptions(frozenset(disable)), verify=verify,
+                  cover=not no_cover, cover_image=cover,
+                  output_format="kepub" if output_format == "kepub" else "epub")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,13 +66,22 @@ def cli() -> None:
 @click.option("--no-fix", "disable", multiple=True, metavar="FIXER",
               help=f"Switch a cleaning fixer off (repeatable): {', '.join(FIXER_NAMES)}.")
 @click.option("--no-verify", is_flag=True, help="Skip reading each book back to check its words.")
+@click.option("--cover", type=click.Path(dir_okay=False, path_type=Path),
+              help="Cover image (JPEG, PNG, GIF, WebP) instead of the generated cover.")
+@click.option("--no-cover", is_flag=True, help="No cover at all.")
+@click.option("--format", "output_format", type=click.Choice(["epub", "kepub"]), default="epub",
+              show_default=True, help="kepub: Kobo's markup, written as NAME.kepub.epub.")
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
-          no_verify: bool) -> None:
+          no_verify: bool, cover: Path | None, no_cover: bool, output_format: str) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
     config = _config(title, author, language, series, series_index, stylesheet, disable,
-                     not no_verify)
+                     not no_verify, cover, no_cover, output_format)
+    try:
+        cover_image(config)  # a bad image is one usage error, not one failure per book
+    except CoverError as exc:
+        _fail_usage(f"--cover {exc}")
     inputs = list(paths) or [Path("input")]
     for p in inputs:
         if not p.exists():

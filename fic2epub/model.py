@@ -160,6 +160,12 @@ class Config:
     stylesheet: Path | None = None
     clean: CleanOptions = CleanOptions()
     verify: bool = True
+    cover: bool = True
+    """Give the book a cover: the user's ``cover_image``, else a generated one."""
+    cover_image: Path | None = None
+    """The user's cover image (read by :mod:`fic2epub.files`, like ``stylesheet``)."""
+    output_format: Literal["epub", "kepub"] = "epub"
+    """``kepub`` adds Kobo's span markup and writes ``.kepub.epub``."""
 
 
 @dataclass
