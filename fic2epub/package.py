@@ -170,8 +170,18 @@ def _normalise_zip(data: bytes) -> bytes:
                 info.compress_type = zipfile.ZIP_STORED
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, src.read(name), compresslevel=9)
+            content = src.read(name)
+            if name.endswith(".ncx"):
+                content = _ncx_depth(content)
+            dst.writestr(info, content, compresslevel=9)
     return out.getvalue()
+
+
+def _ncx_depth(ncx: bytes) -> bytes:
+    """ebooklib writes ``dtb:depth`` 0; the table of contents is flat, so it is 1."""
+    depth = b"1" if b"<navPoint" in ncx else b"0"
+    return ncx.replace(b'<meta content="0" name="dtb:depth"/>',
+                       b'<meta content="' + depth + b'" name="dtb:depth"/>', 1)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
