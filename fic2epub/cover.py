@@ -256,7 +256,7 @@ def generate_cover(meta: Metadata, key: str) -> CoverImage:
         _centred(draw, slines, sfont, ssize, HEIGHT - 230 - height, accent)
 
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=False, compress_level=9)
+    img.save(out, format="PNG", optimize=False, compress_level=6)
     return CoverImage(out.getvalue(), "image/png", WIDTH, HEIGHT)
 
 
