@@ -170,6 +170,23 @@ def inspect(file: Path, as_json: bool, disable: tuple[str, ...]) -> None:
         click.echo(f"    {c.line}:{c.column} {c.fixer}: {c.before!r} -> {c.after!r}")
 
 
+@cli.command()
+@click.argument("epub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("preview"), show_default=True, help="Folder for the PNGs.")
+def preview(epub: Path, out_dir: Path) -> None:
+    """Render EPUB's cover, title page, disclaimer and first story page to PNG (Chromium)."""
+    from .preview import PreviewError
+    from .preview import preview as render_preview
+
+    try:
+        for png in render_preview(epub, out_dir):
+            click.echo(str(png))
+    except PreviewError as exc:
+        click.echo(f"{epub}: {exc}", err=True)
+        sys.exit(ExitStatus.FAILED)
+
+
 def _fail_usage(message: str) -> None:
     click.echo(f"fic2epub: {message}", err=True)
     sys.exit(ExitStatus.USAGE)
