@@ -89,3 +89,13 @@ def test_not_an_epub(tmp_path: Path, browser: None) -> None:
     res = CliRunner().invoke(cli, ["preview", str(bad), "-o", str(tmp_path / "p")])
     assert res.exit_code == 1
     assert res.stderr.strip() == f"{bad}: not an EPUB (not a ZIP file)"
+
+
+def test_stylesheet_leaves_font_and_size_to_the_reader() -> None:
+    css = (ROOT / "styles" / "default.css").read_text(encoding="utf-8")
+    rules = css.split("*/", 1)[1]  # after the header comment
+    assert "font-family" not in rules
+    assert not __import__("re").search(r"\d(px|pt)\b|line-height|color\s*:", rules)
+    for needed in ("hyphens: auto", "text-indent: 0", "text-indent: 1.5em", "\\2042",
+                   "h2 + p", "hr + p"):
+        assert needed in rules
