@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -262,20 +263,24 @@ def generate_cover(meta: Metadata, key: str) -> CoverImage:
 
 def load_user_cover(data: bytes, name: str = "cover") -> CoverImage:
     """Check and convert the user's cover image; raises :class:`CoverError` (one line)."""
-    Image.MAX_IMAGE_PIXELS = MAX_USER_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+        with opened:
             if opened.format not in ("JPEG", "PNG", "GIF", "WEBP"):
                 raise CoverError(f"{name}: {opened.format or 'this'} images are not supported "
                                  "as covers (use JPEG, PNG, GIF or WebP)")
+            if opened.width * opened.height > MAX_USER_PIXELS:
+                raise CoverError(f"{name}: image is too large ({opened.width}×{opened.height};"
+                                 f" at most {MAX_USER_PIXELS:,} pixels)")
             opened.seek(0)
             img = ImageOps.exif_transpose(opened)
             img.load()
     except CoverError:
         raise
     except Image.DecompressionBombError as exc:
-        raise CoverError(f"{name}: image is too large (more than "
-                         f"{MAX_USER_PIXELS:,} pixels)") from exc
+        raise CoverError(f"{name}: image is too large") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise CoverError(f"{name}: not a readable image (JPEG, PNG, GIF or WebP)") from exc
     if min(img.size) < MIN_USER_SIDE:

@@ -195,3 +195,10 @@ def test_covers_in_books(tmp_path: Path, epubcheck) -> None:
 def test_library_no_cover() -> None:
     data = convert(RED.read_bytes(), RED.name, Config(cover=False)).epub
     assert b"cover-image" not in zipfile.ZipFile(io.BytesIO(data)).read("EPUB/content.opf")
+
+
+def test_huge_user_cover_is_refused_before_decoding() -> None:
+    out = io.BytesIO()
+    Image.new("1", (8000, 8000), 1).save(out, format="PNG")
+    with pytest.raises(CoverError, match=r"too large \(8000×8000"):
+        load_user_cover(out.getvalue(), "big.png")
