@@ -93,7 +93,7 @@ def test_red_omega_metadata(built: dict[str, tuple[Story, Path]]) -> None:
     assert book.meta("group-position") == ["15"]
     assert book.meta_name("calibre:series") == "Red Omega"
     assert book.meta_name("calibre:series_index") == "15"
-    assert book.meta("schema:accessMode") == ["textual"]
+    assert book.meta("schema:accessMode") == ["textual", "visual"]  # text + cover image
     assert book.meta("schema:accessibilityHazard") == ["none"]
     assert any(p.endswith("disclaimer.xhtml") for p in book.spine)
     assert "All characters belong to Joss Whedon" in book.text("EPUB/text/disclaimer.xhtml")

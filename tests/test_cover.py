@@ -188,7 +188,8 @@ def test_covers_in_books(tmp_path: Path, epubcheck) -> None:
     CliRunner().invoke(cli, ["build", str(INPUT), "-o", str(again)])
     assert [p.read_bytes() for p in sorted(again.glob("*.epub"))] == \
         [p.read_bytes() for p in out["gen"]]
-    reports = epubcheck([p for ps in out.values() for p in ps])
+    # generated-cover EPUBs are EPUBChecked by test_cli and test_corpus already
+    reports = epubcheck([p for name, ps in out.items() if name != "gen" for p in ps])
     assert [r.messages for r in reports if not r.clean] == []
 
 
