@@ -17,8 +17,17 @@ import click
 from . import __version__, batch
 from .checkbook import check_book
 from .clean import FIXER_NAMES
+from .cover import CoverError
 from .errors import ConfigError, Fic2EpubError
-from .files import combine_files, find_inputs, output_path, read_input, safe_stem
+from .files import (
+    combine_files,
+    cover_image,
+    find_inputs,
+    output_path,
+    read_input,
+    safe_stem,
+    suffix_for,
+)
 from .model import CleanOptions, Config, Result, Story
 from .pipeline import detect_language, parse
 from .proof.cli import proof, proof_beside
@@ -34,15 +43,20 @@ class ExitStatus(IntEnum):
 
 def _config(title: str | None, author: str | None, language: str | None, series: str | None,
             series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
-            verify: bool) -> Config:
+            verify: bool, cover: Path | None = None, no_cover: bool = False,
+            output_format: str = "epub") -> Config:
     unknown = sorted(set(disable) - set(FIXER_NAMES))
     if unknown:
         raise click.BadParameter(
             f"unknown fixer {', '.join(unknown)}; fixers are: {', '.join(FIXER_NAMES)}",
             param_hint="--no-fix")
+    if cover is not None and no_cover:
+        raise click.UsageError("--cover and --no-cover cannot be used together")
     return Config(title=title, author=author, language=language, series=series,
                   series_index=series_index, stylesheet=stylesheet,
-                  clean=CleanOptions(frozenset(disable)), verify=verify)
+                  clean=CleanOptions(frozenset(disable)), verify=verify,
+                  cover=not no_cover, cover_image=cover,
+                  output_format="kepub" if output_format == "kepub" else "epub")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,6 +81,11 @@ def cli() -> None:
 @click.option("--no-fix", "disable", multiple=True, metavar="FIXER",
               help=f"Switch a cleaning fixer off (repeatable): {', '.join(FIXER_NAMES)}.")
 @click.option("--no-verify", is_flag=True, help="Skip reading each book back to check its words.")
+@click.option("--cover", type=click.Path(dir_okay=False, path_type=Path),
+              help="Cover image (JPEG, PNG, GIF, WebP) instead of the generated cover.")
+@click.option("--no-cover", is_flag=True, help="No cover at all.")
+@click.option("--format", "output_format", type=click.Choice(["epub", "kepub"]), default="epub",
+              show_default=True, help="kepub: Kobo's markup, written as NAME.kepub.epub.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: all cores).")
 @click.option("--force", is_flag=True, help="Rebuild books even when their input is unchanged.")
@@ -86,7 +105,8 @@ def cli() -> None:
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
-          no_verify: bool, jobs: int | None, force: bool, combine: bool, check: bool,
+          no_verify: bool, cover: Path | None, no_cover: bool, output_format: str,
+          jobs: int | None, force: bool, combine: bool, check: bool,
           executor: str, scheduler: str | None, max_size: int, with_proof: bool, quiet: bool,
           verbose: bool) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
@@ -98,7 +118,11 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         explicit.add("verify")
     base = dataclasses.replace(
         _config(title, author, language, series, series_index, stylesheet, disable,
-                not no_verify), max_bytes=max_size * 2**20)
+                not no_verify, cover, no_cover, output_format), max_bytes=max_size * 2**20)
+    try:
+        cover_image(base)  # a bad image is one usage error, not one failure per book
+    except CoverError as exc:
+        _fail_usage(f"--cover {exc}")
     if executor == "dask" and not scheduler:
         _fail_usage("--executor dask needs --scheduler ADDRESS")
     inputs = list(paths) or [Path("input")]
@@ -157,7 +181,8 @@ def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
     tasks = []
     for source, root in found:
         config = settings.config_for(source, root)
-        target = output_path(source, root, out_dir, taken) if out_dir is not None else None
+        target = (output_path(source, root, out_dir, taken, suffix_for(config))
+                  if out_dir is not None else None)
         key = keys.setdefault(id(config), batch.settings_key(config))
         tasks.append(batch.Task(str(source), str(target) if target else None, config, key))
     return tasks
@@ -169,7 +194,7 @@ def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir:
         files = [src for src, root in found if root == folder]
         config = settings.config_for(folder / "x.txt", folder)
         name = safe_stem(folder.resolve().name)
-        target = out_dir / f"{name}.epub" if out_dir is not None else None
+        target = out_dir / f"{name}{suffix_for(config)}" if out_dir is not None else None
         yield combine_files(files, str(folder), target, config)
 
 
@@ -295,6 +320,23 @@ def verify(epub: Path, source: Path | None, no_epubcheck: bool) -> None:
     for m in report.epubcheck_messages:
         click.echo(f"  {m}", err=True)
     sys.exit(ExitStatus.OK if report.ok else ExitStatus.FAILED)
+
+
+@cli.command()
+@click.argument("epub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("preview"), show_default=True, help="Folder for the PNGs.")
+def preview(epub: Path, out_dir: Path) -> None:
+    """Render EPUB's cover, title page, disclaimer and first story page to PNG (Chromium)."""
+    from .preview import PreviewError
+    from .preview import preview as render_preview
+
+    try:
+        for png in render_preview(epub, out_dir):
+            click.echo(str(png))
+    except PreviewError as exc:
+        click.echo(f"{epub}: {exc}", err=True)
+        sys.exit(ExitStatus.FAILED)
 
 
 def _fail_usage(message: str) -> None:

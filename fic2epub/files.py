@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from .cover import CoverImage, read_user_cover
 from .errors import Fic2EpubError, InputError
 from .model import Config, Result
 from .package import write_atomic
@@ -63,8 +64,10 @@ def safe_stem(name: str) -> str:
     return s
 
 
-def output_path(source: Path, root: Path, out_dir: Path, taken: set[str]) -> Path:
-    """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe."""
+def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
+                suffix: str = ".epub") -> Path:
+    """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe.
+    ``suffix`` is ``.kepub.epub`` for Kobo books."""
     try:
         rel = source.parent.resolve().relative_to(root.resolve())
     except ValueError:
@@ -72,11 +75,11 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str]) -> Pat
     parts = [safe_stem(p) for p in rel.parts if p not in ("", ".", "..")]
     folder = out_dir.joinpath(*parts)
     stem = safe_stem(re.sub(r"\.txt$", "", source.name, flags=re.IGNORECASE))
-    candidate = folder / f"{stem}.epub"
+    candidate = folder / f"{stem}{suffix}"
     n = 2
     # unique even on case-insensitive file systems (Windows, macOS, FAT e-readers)
     while str(candidate.resolve()).casefold() in taken:
-        candidate = folder / f"{stem}-{n}.epub"
+        candidate = folder / f"{stem}-{n}{suffix}"
         n += 1
     taken.add(str(candidate.resolve()).casefold())
     return candidate
@@ -112,7 +115,7 @@ def convert_file(source: Path, output: Path | None, config: Config) -> Result:
     result = Result(input=str(source), output=None, ok=False)
     try:
         converted = convert(read_input(source, config.max_bytes), source.name, config,
-                            css=_css(config))
+                            css=_css(config), cover=cover_image(config))
         story = converted.story
         result.title = story.metadata.title
         result.author = story.metadata.author
@@ -148,11 +151,28 @@ def _css(config: Config) -> bytes | None:
     return _CSS_CACHE[config.stylesheet]
 
 
+_COVER_CACHE: dict[Path, CoverImage] = {}
+
+
+def cover_image(config: Config) -> CoverImage | None:
+    """The user's cover (checked and converted once per path), or None."""
+    if config.cover_image is None or not config.cover:
+        return None
+    if config.cover_image not in _COVER_CACHE:
+        _COVER_CACHE[config.cover_image] = read_user_cover(config.cover_image)
+    return _COVER_CACHE[config.cover_image]
+
+
+def suffix_for(config: Config) -> str:
+    return ".kepub.epub" if config.output_format == "kepub" else ".epub"
+
+
 def convert_all(inputs: list[tuple[Path, Path]], out_dir: Path | None,
                 config: Config) -> Iterator[Result]:
     taken: set[str] = set()
     for source, root in inputs:
-        target = output_path(source, root, out_dir, taken) if out_dir is not None else None
+        target = (output_path(source, root, out_dir, taken, suffix_for(config))
+                  if out_dir is not None else None)
         yield convert_file(source, target, config)
 
 
@@ -175,7 +195,7 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
         else:
             stories.sort(key=lambda pair: natural_key(pair[0]))
         story = combine([s for _, s in stories], name)
-        converted = build_epub(story, config, css=_css(config))
+        converted = build_epub(story, config, css=_css(config), cover=cover_image(config))
         result.title = story.metadata.title
         result.author = story.metadata.author
         result.words = sum(len(p.text.split()) for p in story.paragraphs())

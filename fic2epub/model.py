@@ -185,6 +185,12 @@ class Config:
     """Inputs larger than this are refused, so that memory stays bounded."""
     proof: dict[str, Any] = field(default_factory=dict)
     """Proofing settings from configuration files (checkers, word lists, ...)."""
+    cover: bool = True
+    """Give the book a cover: the user's ``cover_image``, else a generated one."""
+    cover_image: Path | None = None
+    """The user's cover image (read by :mod:`fic2epub.files`, like ``stylesheet``)."""
+    output_format: Literal["epub", "kepub"] = "epub"
+    """``kepub`` adds Kobo's span markup and writes ``.kepub.epub``."""
 
 
 @dataclass

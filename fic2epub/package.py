@@ -9,6 +9,7 @@ at all.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -19,9 +20,11 @@ from pathlib import Path
 
 from ebooklib import epub
 
+from .cover import CoverImage
 from .errors import OutputError
+from .kepub import kepubify
 from .model import Story
-from .render import Document
+from .render import Document, cover_page
 
 # dcterms:modified must be present; for byte-identical rebuilds it cannot be "now".
 # SOURCE_DATE_EPOCH (the reproducible-builds convention) sets it; otherwise this date.
@@ -48,7 +51,8 @@ def _meta(book: epub.EpubBook, prop: str, value: str, **attrs: str) -> None:
     book.add_metadata(None, "meta", value, {"property": prop, **attrs})
 
 
-def build_book(story: Story, documents: list[Document], css: bytes, lang: str) -> epub.EpubBook:
+def build_book(story: Story, documents: list[Document], css: bytes, lang: str,
+               cover: CoverImage | None = None, kobo: bool = False) -> epub.EpubBook:
     m = story.metadata
     book = epub.EpubBook()
     book.set_identifier(story.identifier)
@@ -70,20 +74,37 @@ def build_book(story: Story, documents: list[Document], css: bytes, lang: str) -
             book.add_metadata(None, "meta", "",
                               {"name": "calibre:series_index", "content": m.series_index})
     _meta(book, "schema:accessMode", "textual")
+    if cover is not None:
+        _meta(book, "schema:accessMode", "visual")
     _meta(book, "schema:accessModeSufficient", "textual")
-    for feature in ("structuralNavigation", "tableOfContents", "readingOrder",
-                    "displayTransformability"):
+    features = ["structuralNavigation", "tableOfContents", "readingOrder",
+                "displayTransformability"]
+    if cover is not None:
+        features.append("alternativeText")
+    for feature in features:
         _meta(book, "schema:accessibilityFeature", feature)
     _meta(book, "schema:accessibilityHazard", "none")
+    images = ("a cover image whose text (title and author) is also given as its "
+              "alternative text and on the title page" if cover is not None else "no images")
     _meta(book, "schema:accessibilitySummary",
-          "Text-only book with a navigable table of contents, headings for each chapter and "
-          "marked scene breaks; no images, sound or flashing content; "
+          "Text book with a navigable table of contents, headings for each chapter and "
+          f"marked scene breaks; {images}; no sound or flashing content; "
           "the reader's own font and size settings apply.")
 
     style = epub.EpubItem(uid="style", file_name="styles/style.css", media_type="text/css",
                           content=css)
     book.add_item(style)
     items = []
+    if cover is not None:
+        image = epub.EpubCover(uid="cover-image", file_name=f"images/cover.{cover.extension}")
+        image.media_type = cover.media_type
+        image.content = cover.data
+        book.add_item(image)
+        # EPUB 2 readers (and Kindle) find the cover through this meta
+        book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+        documents = [cover_page(story, lang, f"../{image.file_name}"), *documents]
+    if kobo:
+        documents = [dataclasses.replace(d, content=kepubify(d.content)) for d in documents]
     for doc in documents:
         item = epub.EpubItem(uid=doc.uid, file_name=doc.file_name,
                              media_type="application/xhtml+xml", content=doc.content)
@@ -99,10 +120,14 @@ def build_book(story: Story, documents: list[Document], css: bytes, lang: str) -
         nav.is_linear = False
         book.spine.append((nav, "no"))
     first_chapter = next((d for d in documents if d.kind == "chapter"), documents[0])
+    title_page = next((d for d in documents if d.kind == "titlepage"), documents[0])
     book.guide = [
-        {"type": "title-page", "href": documents[0].file_name, "title": "Title Page"},
+        {"type": "title-page", "href": title_page.file_name, "title": "Title Page"},
         {"type": "text", "href": first_chapter.file_name, "title": "Start"},
     ]
+    if cover is not None:
+        book.guide.insert(0, {"type": "cover", "href": documents[0].file_name,
+                              "title": "Cover"})
     return book
 
 
@@ -118,9 +143,10 @@ def _subjects(story: Story) -> list[str]:
     return out
 
 
-def package(story: Story, documents: list[Document], css: bytes, lang: str) -> bytes:
-    """The EPUB file's bytes."""
-    book = build_book(story, documents, css, lang)
+def package(story: Story, documents: list[Document], css: bytes, lang: str,
+            cover: CoverImage | None = None, kobo: bool = False) -> bytes:
+    """The EPUB file's bytes; with ``kobo`` the pages carry Kobo's KEPUB markup."""
+    book = build_book(story, documents, css, lang, cover, kobo)
     raw = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -144,8 +170,18 @@ def _normalise_zip(data: bytes) -> bytes:
                 info.compress_type = zipfile.ZIP_STORED
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, src.read(name), compresslevel=9)
+            content = src.read(name)
+            if name.endswith(".ncx"):
+                content = _ncx_depth(content)
+            dst.writestr(info, content, compresslevel=9)
     return out.getvalue()
+
+
+def _ncx_depth(ncx: bytes) -> bytes:
+    """ebooklib writes ``dtb:depth`` 0; the table of contents is flat, so it is 1."""
+    depth = b"1" if b"<navPoint" in ncx else b"0"
+    return ncx.replace(b'<meta content="0" name="dtb:depth"/>',
+                       b'<meta content="' + depth + b'" name="dtb:depth"/>', 1)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

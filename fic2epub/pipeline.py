@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .cover import CoverImage, generate_cover
 from .decode import decode
 from .errors import ConfigError, EmptyStoryError
 from .header import parse_front, smart_title_case
@@ -119,10 +120,20 @@ def default_css() -> bytes:
     return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
 
 
+def choose_cover(story: Story, config: Config, cover: CoverImage | None) -> CoverImage | None:
+    """The user's image when given, a generated cover by default, none with ``cover=False``."""
+    if not config.cover:
+        return None
+    return cover if cover is not None else generate_cover(story.metadata, story.identifier)
+
+
 def convert(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG,
-            css: bytes | None = None) -> Converted:
-    """All stages: bytes of a story file -> a checked EPUB."""
-    return build_epub(parse(data, source_name, config), config, css)
+            css: bytes | None = None, cover: CoverImage | None = None) -> Converted:
+    """All stages: bytes of a story file -> a checked EPUB (or KEPUB).
+
+    ``cover`` is the user's prepared image (:func:`fic2epub.cover.load_user_cover`);
+    without it a cover is generated unless ``config.cover`` is False."""
+    return build_epub(parse(data, source_name, config), config, css, cover)
 
 
 def combine(stories: list[Story], name: str) -> Story:
@@ -171,12 +182,14 @@ def combine(stories: list[Story], name: str) -> Story:
 
 
 def build_epub(story: Story, config: Config = DEFAULT_CONFIG,
-               css: bytes | None = None) -> Converted:
+               css: bytes | None = None, cover: CoverImage | None = None) -> Converted:
     """Stages after the Story: language, render, package, verify."""
     lang = detect_language(story)
     story.metadata.language = lang
     documents = render(story, lang)
-    book = package(story, documents, css if css is not None else default_css(), lang)
+    image = choose_cover(story, config, cover)
+    book = package(story, documents, css if css is not None else default_css(), lang, image,
+                   kobo=config.output_format == "kepub")
     if config.verify:
         check_words(story, book)
     return Converted(story, book, lang)

@@ -31,7 +31,7 @@ class Document:
     file_name: str
     title: str
     content: bytes
-    kind: str  # titlepage | disclaimer | notes | chapter
+    kind: str  # cover | titlepage | disclaimer | notes | chapter
     toc: bool = True
 
 
@@ -127,6 +127,27 @@ def title_page(story: Story, lang: str) -> str:
         parts.append("</dl>\n")
     parts.append("</section>\n")
     return "".join(parts)
+
+
+_COVER_STYLE = (
+    "@page { margin: 0; }\n"
+    "html, body { margin: 0; padding: 0; height: 100%; }\n"
+    "section.cover { height: 100%; margin: 0; padding: 0; text-align: center; }\n"
+    "section.cover img { height: 100%; width: auto; max-width: 100%; object-fit: contain; }\n"
+)
+
+
+def cover_page(story: Story, lang: str, image_href: str) -> Document:
+    """The first page: the cover image alone. Its file name has no ``chapter-`` in it, so
+    the word check never reads it as story text."""
+    m = story.metadata
+    alt = f"Cover: {m.title or story.source_name}" + (f", by {m.author}" if m.author else "")
+    body = (f'<section class="cover" epub:type="cover" aria-label="Cover">\n'
+            f'<img src="{esc(image_href)}" alt="{esc(alt)}"/>\n</section>\n')
+    content = _page("Cover", lang, body, "frontmatter").replace(
+        f'<link rel="stylesheet" type="text/css" href="{STYLE_HREF}"/>\n'.encode(),
+        f"<style>\n{_COVER_STYLE}</style>\n".encode())
+    return Document("cover", "text/cover.xhtml", "Cover", content, "cover", toc=False)
 
 
 def render(story: Story, lang: str) -> list[Document]:

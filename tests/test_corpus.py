@@ -1,5 +1,6 @@
-"""Every shared sample and corpus file converts into an EPUB that EPUBCheck passes with 0
-errors and 0 warnings and that holds every word of the source, in order."""
+"""Every shared sample and corpus file converts into an EPUB (and a KEPUB) that EPUBCheck
+passes with 0 errors and 0 warnings, that holds every word of the source, in order, and
+that has a cover and keeps Send-to-Kindle's rules."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from bookreader import Book, words
 from conftest import CORPUS, SAMPLES
+from kindle_rules import kindle_problems
 
 from fic2epub import Config, convert
 from fic2epub.model import Story
@@ -91,7 +93,7 @@ def test_red_omega_metadata(built: dict[str, tuple[Story, Path]]) -> None:
     assert book.meta("group-position") == ["15"]
     assert book.meta_name("calibre:series") == "Red Omega"
     assert book.meta_name("calibre:series_index") == "15"
-    assert book.meta("schema:accessMode") == ["textual"]
+    assert book.meta("schema:accessMode") == ["textual", "visual"]  # text + cover image
     assert book.meta("schema:accessibilityHazard") == ["none"]
     assert any(p.endswith("disclaimer.xhtml") for p in book.spine)
     assert "All characters belong to Joss Whedon" in book.text("EPUB/text/disclaimer.xhtml")
@@ -112,3 +114,43 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
     assert a == b
     other = convert(src + b"\n\nOne more line.\n", "red_omega_part15.txt").epub
     assert other != a
+
+
+@pytest.fixture(scope="module")
+def built_kepub(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same books as KEPUBs (the word check inside convert runs on them too)."""
+    out = tmp_path_factory.mktemp("corpus-kepub")
+    books = {}
+    for src in ALL:
+        path = out / f"{src.name}.kepub.epub"
+        path.write_bytes(convert(src.read_bytes(), src.name, Config(output_format="kepub")).epub)
+        books[src.name] = path
+    return books
+
+
+@pytest.mark.parametrize("src", ALL, ids=lambda p: p.name)
+def test_cover_and_kindle_rules(src: Path, built: dict[str, tuple[Story, Path]]) -> None:
+    """Every book has a cover, first in the spine, and keeps Send-to-Kindle's rules."""
+    _story, path = built[src.name]
+    assert kindle_problems(path) == []
+    book = Book(path)
+    assert book.spine[0].endswith("/cover.xhtml") and book.meta_name("cover") == "cover-image"
+
+
+@pytest.mark.parametrize("src", ALL, ids=lambda p: p.name)
+def test_kepub_keeps_words_and_rules(src: Path, built: dict[str, tuple[Story, Path]],
+                                     built_kepub: dict[str, Path]) -> None:
+    _story, path = built[src.name]
+    epub, kepub = Book(path), Book(built_kepub[src.name])
+    assert kindle_problems(built_kepub[src.name]) == []
+    assert [words(kepub.text(p)) for p in kepub.story_pages()] == \
+        [words(epub.text(p)) for p in epub.story_pages()]
+    spans = [el for p in kepub.story_pages() for el in kepub.page(p).iter(
+        "{http://www.w3.org/1999/xhtml}span") if el.get("class") == "koboSpan"]
+    assert spans
+
+
+@pytest.mark.slow
+def test_every_kepub_passes_epubcheck(built_kepub: dict[str, Path], epubcheck) -> None:
+    reports = epubcheck(list(built_kepub.values()))
+    assert {r.path.name: r.messages for r in reports if not r.clean} == {}
