@@ -52,6 +52,9 @@ _MIDCAP = re.compile(r"(?<=[a-z,;] )[A-Z][^\W\d_]*(?:['’][^\W\d_]+)*")
 """A capitalised word after a lower-case word or a comma: not the start of a sentence."""
 
 
+_COMMON = 1_000_000
+"""Count in the English word list from which a word is common (22,129 of its 82,765
+words are)."""
 _CLITICS = {"s", "ve", "ll", "re", "d", "t", "n't", "m", "em", "st"}
 _ARCHAIC = {"tis", "twas", "twere", "twill", "twould", "ye", "thee", "thou", "thy", "thine"}
 
@@ -70,7 +73,7 @@ class SpellingChecker:
     to it is used as often: *gayety*, *talers*, dialect spellings)."""
 
     name = "spelling"
-    repeats = 3
+    repeats = 2
     """Uses of an unknown word after which it counts as the story's own vocabulary."""
 
     def __init__(self, words: set[str] | None = None, notes: Notes | None = None) -> None:
@@ -139,6 +142,8 @@ class SpellingChecker:
         b = _base(lw)
         if b != lw and (b in freq or b in personal):
             return True
+        if self._derived(lw):
+            return True
         dic = self._dic
         if dic is None:
             return False
@@ -147,6 +152,28 @@ class SpellingChecker:
             return True
         alt = self._alt  # British spellings too
         return alt is not None and alt is not dic and alt.lookup(w2)
+
+    def _derived(self, lw: str) -> bool:
+        """Regular word building from common words, which no dictionary lists in full:
+        un-/re-/mis- + a word (unworded, rereadings), a word + -ly/-ness/-less/-like/-ward
+        (hiddenly, monkeylike, hillward), two words run together (lefthand, sugarloaf).
+        Parts are common words of four letters or more, so that slips like *allready*
+        or *untill* stay unknown."""
+        freq = self._freq
+
+        def common(part: str) -> bool:
+            return len(part) >= 4 and freq.get(part, 0) >= _COMMON
+
+        if len(lw) < 7 or not lw.isalpha():
+            return False
+        for pre in ("un", "re", "mis"):
+            if lw.startswith(pre) and len(lw) - len(pre) >= 5 and (
+                    common(lw[len(pre):]) or self._derived(lw[len(pre):])):
+                return True
+        for suf in ("ly", "ness", "less", "like", "ward", "wards"):
+            if lw.endswith(suf) and common(lw[:-len(suf)]):
+                return True
+        return any(common(lw[:i]) and common(lw[i:]) for i in range(4, len(lw) - 3))
 
     def _suspect(self, w: str) -> bool:
         if len(w) < 3 or w.isupper() or any(c.isupper() for c in w[1:]):
