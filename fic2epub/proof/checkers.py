@@ -73,7 +73,7 @@ class SpellingChecker:
     to it is used as often: *gayety*, *talers*, dialect spellings)."""
 
     name = "spelling"
-    repeats = 2
+    repeats = 3
     """Uses of an unknown word after which it counts as the story's own vocabulary."""
 
     def __init__(self, words: set[str] | None = None, notes: Notes | None = None) -> None:
