@@ -10,12 +10,54 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from ..model import Finding, Story
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 """A word: letters, with apostrophes inside (don't, D'Hoffryn, Buffy's)."""
+
+TOKENS = re.compile(r"([^\W\d_]+(?:['’][^\W\d_]+)*)")
+"""``WORD`` as a capture group: ``TOKENS.split`` gives what lies between the words too."""
+
+CHUNK_SIZE = 1 << 16
+
+
+class Chunk:
+    """A stretch of ``Document.body`` cut at a blank line, tokenised once:
+    ``parts[0::2]`` are the gaps, ``parts[1::2]`` (``words``) the words, so word ``j`` is
+    ``parts[2 * j + 1]``, with ``parts[2 * j]`` before it and ``parts[2 * j + 2]`` after."""
+
+    __slots__ = ("_low", "end", "parts", "start", "words")
+
+    def __init__(self, start: int, end: int, text: str) -> None:
+        self.start = start
+        self.end = end
+        self.parts: list[str] = TOKENS.split(text)
+        self.words: list[str] = self.parts[1::2]
+        self._low: list[str] | None = None
+
+    @property
+    def low(self) -> list[str]:
+        """The words in lower case (computed once, shared by the checkers)."""
+        if self._low is None:
+            self._low = list(map(str.lower, self.words))
+        return self._low
+
+    def offsets(self, words: list[int]) -> list[int]:
+        """Body offsets of the words with these (ascending) indices."""
+        out = []
+        parts = self.parts
+        pos = self.start
+        prev = 0
+        for j in words:
+            i = 2 * j + 1
+            pos += sum(map(len, parts[prev:i]))
+            prev = i
+            out.append(pos)
+        return out
 
 
 @dataclass
@@ -35,6 +77,20 @@ class Document:
         i = bisect_right(self.line_starts, offset) - 1
         return i + 1, offset - self.line_starts[i] + 1
 
+    def chunks(self) -> Iterator[Chunk]:
+        """The body in tokenised pieces of about ``CHUNK_SIZE`` characters, each cut at a
+        blank line, so that nothing a checker relates (neighbouring words, a sentence end
+        and the next word) lies across two pieces; only one piece is held at a time."""
+        body = self.body
+        n = len(body)
+        pos = 0
+        while pos < n:
+            end = body.find("\n\n", pos + CHUNK_SIZE)
+            if end < 0:
+                end = n
+            yield Chunk(pos, end, body[pos:end])
+            pos = end
+
     def finding(self, start: int, end: int, message: str, rule: str, category: str,
                 suggestions: list[str] | None = None) -> Finding:
         line, col = self.position(start)
@@ -46,9 +102,7 @@ class Document:
 def document_from_text(text: str, name: str, paragraph_lines: list[tuple[int, int]],
                        language: str = "en") -> Document:
     """Build a Document from the decoded text and (first, last) 1-based line pairs."""
-    line_starts = [0]
-    for m in re.finditer("\n", text):
-        line_starts.append(m.end())
+    line_starts = [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
     line_ends = [*(s - 1 for s in line_starts[1:]), len(text)]
     spans: list[tuple[int, int]] = []
     for first, last in paragraph_lines:
@@ -77,7 +131,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|\S+\.(?:org|com|net)\b\S
 
 def _blank(s: str) -> str:
     """Same length, newlines kept, everything else a space."""
-    return re.sub(r"[^\n]", " ", s)
+    return "\n".join(" " * len(line) for line in s.split("\n"))
 
 
 def document_from_story(story: Story, language: str = "en") -> Document:

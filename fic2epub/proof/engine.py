@@ -7,7 +7,14 @@ from pathlib import Path
 
 from ..model import Config, Finding, Story
 from ..pipeline import DEFAULT_CONFIG, detect_language, parse
-from .checkers import Checker, Notes, RealWordChecker, SpellingChecker, TypographyChecker
+from .checkers import (
+    Checker,
+    ChunkedChecker,
+    Notes,
+    RealWordChecker,
+    SpellingChecker,
+    TypographyChecker,
+)
 from .document import Document, document_from_story
 from .languagetool import LanguageToolChecker, local_languagetool_available
 
@@ -76,12 +83,22 @@ def make_checkers(options: ProofOptions, notes: Notes) -> list[Checker]:
 def proof_document(doc: Document, options: ProofOptions) -> ProofResult:
     notes = Notes()
     findings: list[Finding] = []
-    for checker in make_checkers(options, notes):
-        findings.extend(checker.check(doc))
+    checkers = make_checkers(options, notes)
+    # the offline checkers read the body together, one tokenised chunk at a time
+    chunked = [c for c in checkers if isinstance(c, ChunkedChecker)]
+    for c in chunked:
+        c.begin(doc)
+    words = 0
+    for chunk in doc.chunks():
+        words += len(chunk.words)
+        for c in chunked:
+            c.chunk(doc, chunk)
+    for checker in checkers:
+        if isinstance(checker, ChunkedChecker):
+            findings.extend(checker.finish(doc))
+        else:
+            findings.extend(checker.check(doc))
     findings = _merge(findings, options)
-    from .document import WORD
-
-    words = len(WORD.findall(doc.body))
     return ProofResult(doc.name, findings, notes.lines, words, doc.language, doc.text)
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import gc
+import marshal
 import math
 import os
 import warnings
@@ -47,29 +48,189 @@ def dictionary_path(language: str) -> Path | None:
     return None
 
 
+CACHE_VERSION = 1
+
+
+def cache_dir() -> Path | None:
+    """Where parsed word data is kept between runs (``FIC2EPUB_CACHE_DIR``, else the
+    user's cache directory); None when caching is switched off (``FIC2EPUB_CACHE_DIR=``)."""
+    env = os.environ.get("FIC2EPUB_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fic2epub"
+
+
+def _cache_key(*paths: Path) -> str:
+    parts = [str(CACHE_VERSION)]
+    for p in paths:
+        st = p.stat()
+        parts.append(f"{p.name}-{st.st_size}-{st.st_mtime_ns}")
+    return "_".join(parts)
+
+
+def _cached(name: str, sources: tuple[Path, ...], build: Any) -> Any:
+    """``build()``'s result, kept as a marshal file keyed by the source files' size and
+    modification time; rebuilt when they change or the cache cannot be read."""
+    folder = cache_dir()
+    target = None
+    if folder is not None:
+        try:
+            target = folder / f"{name}_{_cache_key(*sources)}.marshal"
+            with target.open("rb") as f:
+                return marshal.load(f)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    value = build()
+    if target is not None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as f:
+                marshal.dump(value, f)
+            os.replace(tmp, target)
+        except OSError:
+            pass
+    return value
+
+
+def _load_spylls(path: Path) -> Any:
+    from spylls.hunspell import Dictionary
+
+    with warnings.catch_warnings():
+        # spylls leaves its .aff file for the garbage collector to close
+        warnings.simplefilter("ignore", ResourceWarning)
+        dic = Dictionary.from_files(str(path))
+        gc.collect()
+    return dic
+
+
+def expand_dictionary(dic: Any) -> tuple[list[str], bool]:
+    """Every word form a Hunspell dictionary accepts through its affix rules (stems, with
+    suffixes, prefixes, both when they cross, and continuation suffixes), and whether that
+    list is the whole story: True when the dictionary compounds nothing but digit strings
+    (the English ones: numerals like 21st), so a letter-only word outside the list is one
+    Hunspell would reject too."""
+    aff = dic.aff
+    skip = {f for f in (aff.FORBIDDENWORD, aff.ONLYINCOMPOUND) if f}
+    need = aff.NEEDAFFIX
+
+    def sfx(stem: str, s: Any) -> str | None:
+        if s.strip and not stem.endswith(s.strip):
+            return None
+        if not s.cond_regexp.search(stem):
+            return None
+        return str(stem[:len(stem) - len(s.strip)] + s.add)
+
+    def pfx(stem: str, p: Any) -> str | None:
+        if p.strip and not stem.startswith(p.strip):
+            return None
+        if not p.cond_regexp.search(stem):
+            return None
+        return str(p.add + stem[len(p.strip):])
+
+    out: set[str] = set()
+    forbidden: set[str] = set()
+    compound_flags: set[str] = set()
+    for rule in aff.COMPOUNDRULE or ():
+        compound_flags.update(c for c in rule.text if c not in "*?()")
+    complete = not (aff.COMPOUNDFLAG or aff.COMPOUNDBEGIN or aff.COMPOUNDMIDDLE
+                    or aff.COMPOUNDEND)
+    for word in dic.dic.words:
+        flags = word.flags
+        stem = word.stem
+        if compound_flags & flags and not any(c.isdigit() for c in stem):
+            complete = False
+        if flags & skip:
+            if aff.FORBIDDENWORD in flags:
+                forbidden.add(stem)
+            continue
+        if not need or need not in flags:
+            out.add(stem)
+        suffixed: list[tuple[str, Any]] = []
+        for f in flags:
+            for s in aff.SFX.get(f, ()):
+                form = sfx(stem, s)
+                if form is None:
+                    continue
+                if not need or need not in s.flags:
+                    out.add(form)
+                suffixed.append((form, s))
+                for f2 in s.flags:  # continuation: a suffix after the suffix
+                    for s2 in aff.SFX.get(f2, ()):
+                        form2 = sfx(form, s2)
+                        if form2 is not None:
+                            out.add(form2)
+        for f in flags:
+            for p in aff.PFX.get(f, ()):
+                form = pfx(stem, p)
+                if form is None:
+                    continue
+                out.add(form)
+                if p.crossproduct:
+                    for sform, s in suffixed:
+                        if s.crossproduct:
+                            both = pfx(sform, p)
+                            if both is not None:
+                                out.add(both)
+    out -= forbidden
+    return sorted(out), complete
+
+
 class Hunspell:
-    """A Hunspell dictionary with a per-word cache (each distinct word is looked up once)."""
+    """A Hunspell dictionary as a set of every word form it accepts (built once with
+    spylls, a pure-Python Hunspell, then cached on disk), with Hunspell's case rules.
+    Where the set cannot be the whole answer (compounding languages), a word missing from
+    it is asked of spylls itself. Each distinct word is looked up once."""
 
     def __init__(self, path: Path) -> None:
-        from spylls.hunspell import Dictionary
-
         self.path = path
-        with warnings.catch_warnings():
-            # spylls leaves its .aff file for the garbage collector to close
-            warnings.simplefilter("ignore", ResourceWarning)
-            self._dic: Any = Dictionary.from_files(str(path))
-            gc.collect()
+        aff, dic = path.with_suffix(".aff"), path.with_suffix(".dic")
+        self._spylls: Any = None
+
+        def build() -> tuple[list[str], bool]:
+            self._spylls = _load_spylls(path)
+            return expand_dictionary(self._spylls)
+
+        words, complete = _cached(f"hunspell-{path.name}", (aff, dic), build)
+        self.words: frozenset[str] = frozenset(words)
+        self.complete: bool = complete
+        if complete:
+            self._spylls = None  # the set is the whole answer: let the parsed dictionary go
         self._cache: dict[str, bool] = {}
+        self._upper: frozenset[str] | None = None
+
+    def _in_set(self, word: str) -> bool:
+        words = self.words
+        if word in words:
+            return True
+        if word[:1].isupper():
+            rest = word[1:]
+            if rest.islower() or not rest:  # Initial capital: also the lower-case word
+                return word.lower() in words
+            if word.isupper():  # ALL CAPS: the word in any case (KATRINE'S, MCDERMOTT)
+                if self._upper is None:
+                    self._upper = frozenset(w.upper() for w in words)
+                return word in self._upper
+        return False
 
     def lookup(self, word: str) -> bool:
         hit = self._cache.get(word)
         if hit is None:
-            try:
-                hit = bool(self._dic.lookup(word))
-            except Exception:  # spylls can trip over odd input; treat as unknown
-                hit = False
+            w = word.replace("’", "'")
+            hit = self._in_set(w)
+            if not hit and not (self.complete and w.replace("'", "").isalpha()):
+                hit = self._spylls_lookup(w)
             self._cache[word] = hit
         return hit
+
+    def _spylls_lookup(self, word: str) -> bool:
+        if self._spylls is None:
+            self._spylls = _load_spylls(self.path)
+        try:
+            return bool(self._spylls.lookup(word))
+        except Exception:  # spylls can trip over odd input; treat as unknown
+            return False
 
 
 @lru_cache(maxsize=8)
@@ -119,12 +280,14 @@ class Suggester:
     a single-deletion index of the word list (the symmetric-delete idea), ranked by edit
     distance, then by how common the word is."""
 
-    def __init__(self, words: dict[str, int]) -> None:
+    def __init__(self, words: dict[str, int], index: dict[str, str] | None = None) -> None:
         self.words = words
-        self.index = self._build(words)
+        self.index = index if index is not None else self.build_index(words)
 
     @staticmethod
-    def _build(words: dict[str, int]) -> dict[str, list[str]]:
+    def build_index(words: dict[str, int]) -> dict[str, str]:
+        """Each word with one letter deleted -> the words it comes from (space-separated:
+        one string per key keeps the index small and quick to load from the cache)."""
         index: dict[str, list[str]] = {}
         for w in words:
             if len(w) < 2 or not w.isalpha():
@@ -134,9 +297,13 @@ class Suggester:
                 bucket = index.get(key)
                 if bucket is None:
                     index[key] = [w]
-                else:
+                elif bucket[-1] != w:
                     bucket.append(w)
-        return index
+        return {k: " ".join(v) for k, v in index.items()}
+
+    def _bucket(self, key: str) -> list[str]:
+        hit = self.index.get(key)
+        return hit.split(" ") if hit else []
 
     def _freq(self, c: str) -> int:
         if " " in c:
@@ -150,12 +317,12 @@ class Suggester:
         for k in keys:
             if k in self.words:
                 cands.add(k)
-            cands.update(self.index.get(k, ()))
+            cands.update(self._bucket(k))
         # the word with one letter dropped, then matched through a deletion: two edits
         if len(cands) < limit:
             for k in list(keys):
                 for i in range(len(k)):
-                    cands.update(self.index.get(k[:i] + k[i + 1:], ()))
+                    cands.update(self._bucket(k[:i] + k[i + 1:]))
         cands.discard(lw)
         for i in range(1, len(lw)):  # a missing space: alot -> a lot
             a, b = lw[:i], lw[i:]
@@ -196,7 +363,10 @@ def match_case(model: str, word: str) -> str:
 
 @lru_cache(maxsize=1)
 def suggester() -> Suggester:
-    return Suggester(unigrams())
+    words = unigrams()
+    source = _data_file("frequency_dictionary_en_82_765.txt")
+    return Suggester(words, _cached("suggest-index", (source,),
+                                    lambda: Suggester.build_index(words)))
 
 
 def log_count(n: float) -> float:
