@@ -166,8 +166,8 @@ def _normalise_zip(data: bytes) -> bytes:
         for name in order:
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.external_attr = 0o644 << 16
-            if name == "mimetype":
-                info.compress_type = zipfile.ZIP_STORED
+            if name == "mimetype" or name.endswith((".jpg", ".jpeg", ".png", ".gif")):
+                info.compress_type = zipfile.ZIP_STORED  # images are compressed already
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
             content = src.read(name)

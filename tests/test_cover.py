@@ -30,13 +30,16 @@ INPUT = ROOT / "input"
 RED = SAMPLES[0]
 
 
-def png_chunks(data: bytes) -> list[bytes]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, out = 8, []
-    while pos < len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        out.append(data[pos + 4:pos + 8])
-        pos += 12 + length
+def jpeg_segments(data: bytes) -> list[int]:
+    """Marker bytes of the JPEG's header segments, up to the image data."""
+    assert data[:2] == b"\xff\xd8"
+    out, pos = [], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        out.append(marker)
+        if marker == 0xDA:  # start of scan: image data follows
+            break
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
     return out
 
 
@@ -56,10 +59,10 @@ META = Metadata(title="Red Omega (part 15 NA)", author="Nimue", series="Red Omeg
 def test_generated_cover_is_deterministic_and_has_no_metadata() -> None:
     a = generate_cover(META, "urn:uuid:1")
     b = generate_cover(Metadata(**vars(META)), "urn:uuid:1")
-    assert a.data == b.data and a.media_type == "image/png"
+    assert a.data == b.data and a.media_type == "image/jpeg"
     assert (a.width, a.height) == (WIDTH, HEIGHT)
-    chunks = png_chunks(a.data)
-    assert not {b"tEXt", b"zTXt", b"iTXt", b"tIME", b"eXIf"} & set(chunks), chunks
+    segments = jpeg_segments(a.data)
+    assert not {0xE1, 0xFE} & set(segments), segments  # no EXIF/XMP (APP1), no comments
     assert generate_cover(META, "urn:uuid:1").data != generate_cover(
         Metadata(title="Another", author="Nimue"), "urn:uuid:1").data
 
@@ -88,7 +91,9 @@ def test_long_title_wraps_inside_the_margins() -> None:
     for x0, x1 in ((100, 140), (WIDTH - 140, WIDTH - 100)):
         strip = img.crop((x0, 100, x1, HEIGHT - 100))
         colours = {c for _n, c in strip.getcolors(1 << 20) or []}
-        assert colours == {bg}, "text ran into the margin"
+        # JPEG may shift a flat colour by a step or two; text would differ by far more
+        far = {c for c in colours if max(abs(a - b) for a, b in zip(c, bg, strict=True)) > 6}
+        assert far == set(), "text ran into the margin"
 
 
 @pytest.mark.parametrize("title", ["Красная омега", "赤いオメガ", "Ωμέγα", "Zoë’s “Café” — Ⅻ"])
@@ -176,7 +181,7 @@ def test_covers_in_books(tmp_path: Path, epubcheck) -> None:
         assert kindle_problems(p) == [], p
     for p in out["gen"]:
         media, data = cover_of(p)
-        assert media == "image/png" and Image.open(io.BytesIO(data)).size == (WIDTH, HEIGHT)
+        assert media == "image/jpeg" and Image.open(io.BytesIO(data)).size == (WIDTH, HEIGHT)
     for p in out["user"]:
         media, data = cover_of(p)
         assert media == "image/jpeg" and Image.open(io.BytesIO(data)).size == (1200, 1800)
