@@ -87,7 +87,7 @@ def test_bidi_controls_and_lone_surrogates(tmp_path: Path, epubcheck) -> None:
     assert all(r.clean for r in epubcheck([out]))
 
 
-def test_hostile_title_never_escapes_the_output_folder(tmp_path: Path) -> None:
+def test_hostile_title_never_escapes_the_output_folder(tmp_path: Path, epubcheck) -> None:
     out = tmp_path / "out"
     code, data, _ = build([str(INPUT / "salt_and_iron.txt"), "-o", str(out),
                            "--title", "../../etc/passwd"])
@@ -95,6 +95,7 @@ def test_hostile_title_never_escapes_the_output_folder(tmp_path: Path) -> None:
     written = Path(data["results"][0]["output"]).resolve()
     assert written.parent == out.resolve()
     assert Book(written).dc("title") == ["../../etc/passwd"]
+    assert all(r.clean for r in epubcheck([written]))
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -105,16 +106,18 @@ def test_hostile_title_never_escapes_the_output_folder(tmp_path: Path) -> None:
     ("..hidden..txt", "hidden.epub"),
     ("a:b*c?d|e<f>g.txt", "a_b_c_d_e_f_g.epub"),
 ])
-def test_file_names_are_legal_everywhere(tmp_path: Path, name: str, expected: str) -> None:
+def test_file_names_are_legal_everywhere(tmp_path: Path, name: str, expected: str,
+                                        epubcheck) -> None:
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(INPUT / "salt_and_iron.txt", src / name)
     code, data, err = build([str(src / name), "-o", str(tmp_path / "out")])
     assert code == 0, err
     assert Path(data["results"][0]["output"]).name == expected
+    assert all(r.clean for r in epubcheck([Path(data["results"][0]["output"])]))
 
 
-def test_case_insensitive_duplicates_get_unique_names(tmp_path: Path) -> None:
+def test_case_insensitive_duplicates_get_unique_names(tmp_path: Path, epubcheck) -> None:
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(INPUT / "salt_and_iron.txt", src / "Story.txt")
@@ -122,6 +125,7 @@ def test_case_insensitive_duplicates_get_unique_names(tmp_path: Path) -> None:
     _, data, _ = build([str(src), "-o", str(tmp_path / "out")])
     names = sorted(Path(r["output"]).name for r in data["results"])
     assert names == ["Story.epub", "story-2.epub"] or names == ["story-2.epub", "story.epub"]
+    assert all(r.clean for r in epubcheck([Path(r["output"]) for r in data["results"]]))
 
 
 def test_symlink_out_of_the_input_folder_is_not_followed(tmp_path: Path) -> None:
@@ -219,15 +223,18 @@ def _many(tmp_path: Path, n: int) -> Path:
 
 
 def _valid_books(out: Path) -> list[Path]:
+    """Every book is a whole ZIP; all are byte-identical (same story, same bytes), so
+    EPUBCheck on one of them stands for all."""
     books = sorted(out.glob("*.epub"))
     for b in books:
         with zipfile.ZipFile(b) as zf:
             assert zf.testzip() is None
             assert zf.namelist()[0] == "mimetype"
+    assert len({b.read_bytes() for b in books}) <= 1
     return books
 
 
-def test_interrupted_batch_resumes(tmp_path: Path) -> None:
+def test_interrupted_batch_resumes(tmp_path: Path, epubcheck) -> None:
     src = _many(tmp_path, 40)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(out), "-j", "2"]
@@ -246,10 +253,12 @@ def test_interrupted_batch_resumes(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)["summary"]
     assert summary["skipped"] >= 1 and summary["skipped"] + summary["converted"] == 40
-    assert len(_valid_books(out)) == 40
+    books = _valid_books(out)
+    assert len(books) == 40
+    assert all(r.clean for r in epubcheck(books[:1]))
 
 
-def test_two_runs_into_the_same_folder(tmp_path: Path) -> None:
+def test_two_runs_into_the_same_folder(tmp_path: Path, epubcheck) -> None:
     src = _many(tmp_path, 12)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(out), "-j", "1",
@@ -259,7 +268,9 @@ def test_two_runs_into_the_same_folder(tmp_path: Path) -> None:
     a.communicate(timeout=600)
     b.communicate(timeout=600)
     assert a.returncode == 0 and b.returncode == 0
-    assert len(_valid_books(out)) == 12
+    books = _valid_books(out)
+    assert len(books) == 12
+    assert all(r.clean for r in epubcheck(books[:1]))
     json.loads((out / ".fic2epub-cache.json").read_text())  # never corrupt
     assert not list(out.glob(".*.part"))
 
@@ -281,4 +292,7 @@ def test_corpus_with_hostile_files_mixed_in(tmp_path: Path, epubcheck) -> None:
     bad = {Path(r["input"]).name for r in data["results"] if not r["ok"]}
     assert len(ok) == len(good) and bad == set(hostile)
     assert all(f"{src / name}: " in err for name in hostile)
-    assert len(list(out.glob("*.epub"))) == len(good)
+    books = sorted(out.glob("*.epub"))
+    assert len(books) == len(good)
+    reports = epubcheck(books)
+    assert [(r.path.name, r.messages) for r in reports if not r.clean] == []
