@@ -28,7 +28,7 @@ def _build(args: list[str]) -> tuple[int, dict, str]:
     return res.exit_code, data, res.stderr
 
 
-def test_config_precedence(tmp_path: Path) -> None:
+def test_config_precedence(tmp_path: Path, epubcheck) -> None:
     root = tmp_path / "lib"
     sub = root / "sub"
     sub.mkdir(parents=True)
@@ -47,6 +47,8 @@ def test_config_precedence(tmp_path: Path) -> None:
     assert book.meta("belongs-to-collection") == ["Root Series"]
     code, data, _ = _build([str(root), "-o", str(tmp_path / "out2"), "--author", "CLI Author"])
     assert {r["author"] for r in data["results"]} == {"CLI Author"}
+    books = sorted(tmp_path.glob("out*/**/*.epub"))
+    assert len(books) == 6 and all(r.clean for r in epubcheck(books))
 
 
 def test_unknown_config_key_is_a_clear_error(tmp_path: Path) -> None:
@@ -77,7 +79,7 @@ def test_combine_in_part_number_order(tmp_path: Path, epubcheck) -> None:
     assert all(r.clean for r in epubcheck([Path(result["output"])]))
 
 
-def test_combine_natural_order_without_part_numbers(tmp_path: Path) -> None:
+def test_combine_natural_order_without_part_numbers(tmp_path: Path, epubcheck) -> None:
     work = tmp_path / "book"
     work.mkdir()
     for n in (10, 2, 1):
@@ -87,9 +89,10 @@ def test_combine_natural_order_without_part_numbers(tmp_path: Path) -> None:
     book = Book(Path(data["results"][0]["output"]))
     text = " ".join(book.text(p) for p in book.story_pages())
     assert text.index("chapter 1.") < text.index("chapter 2.") < text.index("chapter 10.")
+    assert all(r.clean for r in epubcheck([Path(data["results"][0]["output"])]))
 
 
-def test_incremental_skips_and_force(tmp_path: Path) -> None:
+def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
     src = tmp_path / "in"
     shutil.copytree(INPUT, src)
     out = tmp_path / "out"
@@ -111,6 +114,7 @@ def test_incremental_skips_and_force(tmp_path: Path) -> None:
     assert fifth["summary"]["converted"] == 4 and fifth["summary"]["skipped"] == 0
     _, sixth, _ = _build([str(src), "-o", str(out), "--no-fix", "quotes"])
     assert sixth["summary"]["skipped"] == 4  # a forced build still records what it made
+    assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
 
 
 def test_check_writes_nothing_and_sets_exit_status(tmp_path: Path) -> None:
@@ -126,7 +130,7 @@ def test_check_writes_nothing_and_sets_exit_status(tmp_path: Path) -> None:
     assert code == 1 and data["summary"]["failed"] == 1 and not out.exists()
 
 
-def test_failing_file_mid_batch_with_parallel_workers(tmp_path: Path) -> None:
+def test_failing_file_mid_batch_with_parallel_workers(tmp_path: Path, epubcheck) -> None:
     src = tmp_path / "in"
     src.mkdir()
     for n in range(6):
@@ -136,10 +140,12 @@ def test_failing_file_mid_batch_with_parallel_workers(tmp_path: Path) -> None:
     assert code == 1
     assert [r["ok"] for r in data["results"]] == [True, True, True, False, True, True]
     assert f"{src / 's3.txt'}: not a text file" in err
-    assert len(list((tmp_path / "out").glob("*.epub"))) == 5
+    books = sorted((tmp_path / "out").glob("*.epub"))
+    assert len(books) == 5 and len({b.read_bytes() for b in books}) == 1  # same story
+    assert all(r.clean for r in epubcheck(books[:1]))
 
 
-def test_dask_executor_on_a_local_cluster(tmp_path: Path) -> None:
+def test_dask_executor_on_a_local_cluster(tmp_path: Path, epubcheck) -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
@@ -147,7 +153,8 @@ def test_dask_executor_on_a_local_cluster(tmp_path: Path) -> None:
                                   "dask", "--scheduler", cluster.scheduler_address])
     assert code == 0, err
     assert data["summary"]["converted"] == 4
-    assert len(list((tmp_path / "out").glob("*.epub"))) == 4
+    books = sorted((tmp_path / "out").glob("*.epub"))
+    assert len(books) == 4 and all(r.clean for r in epubcheck(books))
 
 
 def test_dask_needs_a_scheduler(tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def test_build_json_contract(runner: CliRunner, tmp_path: Path, epubcheck) -> No
     assert [r.messages for r in reports if not r.clean] == []
 
 
-def test_bad_file_in_the_middle_of_a_batch(runner: CliRunner, tmp_path: Path) -> None:
+def test_bad_file_in_the_middle_of_a_batch(runner: CliRunner, tmp_path: Path,
+                                           epubcheck) -> None:
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(SAMPLES[0], src / "a_story.txt")
@@ -56,6 +57,7 @@ def test_bad_file_in_the_middle_of_a_batch(runner: CliRunner, tmp_path: Path) ->
     assert any(e.startswith(str(src / "b_broken.txt")) and "not a text file" in e for e in errors)
     assert any(e.startswith(str(src / "c_empty.txt")) and "empty" in e for e in errors)
     assert sorted(p.name for p in out.glob("*.epub")) == ["a_story.epub", "d_story.epub"]
+    assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
     assert not list(out.glob("*.part"))  # no partial files left behind
 
 
@@ -69,13 +71,14 @@ def test_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     assert runner.invoke(cli, ["frobnicate"]).exit_code == 2
 
 
-def test_metadata_overrides(runner: CliRunner, tmp_path: Path) -> None:
+def test_metadata_overrides(runner: CliRunner, tmp_path: Path, epubcheck) -> None:
     res = runner.invoke(cli, ["build", str(INPUT / "salt_and_iron.txt"), "-o", str(tmp_path),
                               "--json", "--title", "New Name", "--author", "Some Body",
                               "--language", "en-GB"])
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)["results"][0]
     assert (r["title"], r["author"]) == ("New Name", "Some Body")
+    assert all(rep.clean for rep in epubcheck([Path(r["output"])]))
 
 
 def test_inspect_json_has_structure_and_changes(runner: CliRunner) -> None:
