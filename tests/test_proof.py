@@ -97,6 +97,35 @@ def test_spelling_suggestions_ranked_and_names_learned() -> None:
     assert (found[1].line, found[1].column) == (1, text.index("recieve") + 1)
 
 
+def test_spelling_word_building_accepted_slips_still_flagged() -> None:
+    # each rule: a word it accepts, beside a misspelling it must still flag
+    cases = [
+        ("Thou hangest the lamp and he endureth the cold. Thou allways knew.", "allways"),
+        ("He frolick'd in the yard. She did not recieve it.", "recieve"),
+        ("Their demandings were loud, and undejected they left untill dawn.", "untill"),
+        ("The curé met the Mädchen by the seperate gate.", "seperate"),
+        ("Krr went the mill. Krr it went again, and it was wierd.", "wierd"),
+        ("He ate a cellarful of apples and an ovenful of bread, beleive me.", "beleive"),
+        ("They met Mrs. Quinby and Grant B. Schley on the way home from Pont-Aven, "
+         "and at the\nQuinby house it was greatful to sit.", "greatful"),
+    ]
+    for text, slip in cases:
+        assert [f.text for f in proof_text(text, checkers=("spelling",))] == [slip], text
+
+
+def test_url_blanking_same_as_whole_body_regex() -> None:
+    from fic2epub.proof import document
+
+    text = ("See http://a.example/x, mail me at foo@bar.com (or www.site.de) or "
+            "b.example.org/page.\nNo address here. end.com\u00a0and  x@y.z")
+
+    def whole(body: str) -> str:
+        return document._URL.sub(lambda m: document._blank(m.group()), body)
+
+    assert document._blank_urls(text) == whole(text)
+    assert "foo@bar.com" not in document._blank_urls(text)
+
+
 def test_personal_words_and_ignores() -> None:
     text = "The glimmerwick shone. It was a glimmerwick of note, the the end.\n"
     assert {f.text for f in proof_text(text)} >= {"glimmerwick", "the the"}

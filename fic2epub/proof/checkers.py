@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Protocol, runtime_checkable
 
 from ..model import Finding
@@ -57,6 +58,30 @@ _COMMON = 1_000_000
 words are)."""
 _CLITICS = {"s", "ve", "ll", "re", "d", "t", "n't", "m", "em", "st"}
 _ARCHAIC = {"tis", "twas", "twere", "twill", "twould", "ye", "thee", "thou", "thy", "thine"}
+
+
+_JOINS = frozenset({"", ",", ";", "-", "--", "—", "–"})
+_TITLES = frozenset({"Mr", "Mrs", "Ms", "Dr", "St", "Mme", "Mlle", "Messrs", "Capt", "Col",
+                     "Gen", "Lt", "Sgt", "Prof", "Rev"})
+
+
+def _name_place(prev: str, gap: str) -> bool:
+    """Whether a capitalised word after the word ``prev`` and the ``gap`` between them
+    stands where only a name is capitalised: mid-sentence, after a lower-case word, a
+    comma or a dash (a line break in wrapped text counts as a space), or after a title
+    or an initial (Mrs. Quinby, B. Schley)."""
+    if "\n\n" in gap:
+        return False
+    core = gap.strip()
+    if core in _JOINS:
+        return core in (",", ";") or "a" <= prev[-1] <= "z"
+    return core == "." and (prev in _TITLES or (len(prev) == 1 and prev.isupper()))
+
+
+_PREFIXES = ("un", "non", "mis", "re", "inter", "over", "under", "out")
+_SUFFIXES = ("ful", "ness", "ment", "like", "less", "ly", "ward", "wards", "est", "st",
+             "ish")
+"""Word building that needs no dictionary entry of its own."""
 
 
 def _base(word: str) -> str:
@@ -122,11 +147,8 @@ class SpellingChecker:
         for j, pos in zip(hits, chunk.offsets(hits), strict=True):
             w = words[j]
             self._suspects.append((pos, w))
-            if j and "A" <= w[0] <= "Z":
-                gap = parts[2 * j]
-                before = gap[-2] if len(gap) > 1 else words[j - 1][-1]
-                if gap[-1] == " " and ("a" <= before <= "z" or before in ",;"):
-                    self._midcap.add(w)  # capitalised mid-sentence: a name
+            if j and w[0].isupper() and _name_place(words[j - 1], parts[2 * j]):
+                self._midcap.add(w)  # capitalised mid-sentence or within a name: a name
 
     def _known(self, w: str) -> bool:
         freq, personal = self._freq, self.personal
@@ -137,12 +159,12 @@ class SpellingChecker:
             head, _, tail = lw.partition("'")
             if tail in _CLITICS and (head in freq or head in personal or head in _ARCHAIC):
                 return True
-        if lw.endswith("in") and len(lw) > 4 and lw + "g" in freq:
-            return True  # dialogue drops the g: goin', thinkin'
+        if lw.endswith("in") and len(lw) > 3 and lw + "g" in freq:
+            return True  # dialogue drops the g: goin', thinkin', dyin
         b = _base(lw)
         if b != lw and (b in freq or b in personal):
             return True
-        if self._derived(lw):
+        if self._derived(lw) or self._archaic(lw):
             return True
         dic = self._dic
         if dic is None:
@@ -151,7 +173,62 @@ class SpellingChecker:
         if dic.lookup(w2) or (b != lw and dic.lookup(_base(w2))):
             return True
         alt = self._alt  # British spellings too
-        return alt is not None and alt is not dic and alt.lookup(w2)
+        if alt is not None and alt is not dic and alt.lookup(w2):
+            return True
+        return self._inflected(lw)
+
+    def _in_dictionary(self, lw: str) -> bool:
+        if lw in self._freq or lw in self.personal:
+            return True
+        dic, alt = self._dic, self._alt
+        return (dic is not None and dic.lookup(lw)) or (alt is not None and alt.lookup(lw))
+
+    def _built(self, lw: str) -> bool:
+        """A dictionary word of four letters or more with an English prefix or suffix
+        (cellarful, sacksful, misprisement, gaminlike, lonesomest)."""
+        if not lw.isalpha():
+            return False
+        for pre in _PREFIXES:
+            if lw.startswith(pre) and len(lw) - len(pre) >= 4 and \
+                    self._in_dictionary(lw[len(pre):]):
+                return True
+        for suf in _SUFFIXES:
+            if lw.endswith(suf) and len(lw) - len(suf) >= 4:
+                stem = lw[:-len(suf)]
+                if self._in_dictionary(stem) or (
+                        suf == "ment" and self._in_dictionary(stem + "e")):
+                    return True
+        return False
+
+    def _archaic(self, lw: str) -> bool:
+        """Old verb endings on a common word of four letters or more: thou hangest,
+        comest, shinest, he endureth."""
+        freq = self._freq
+        if len(lw) < 6 or not lw.isalpha():
+            return False
+        for suf in ("est", "eth", "st", "th"):
+            if lw.endswith(suf):
+                stem = lw[:-len(suf)]
+                if len(suf) == 2 and not stem.endswith("e"):
+                    continue
+                if len(stem) >= 4 and freq.get(stem, 0) >= _COMMON:
+                    return True
+        return False
+
+    def _inflected(self, lw: str) -> bool:
+        """Forms a dictionary leaves out of a word it has: an old past tense with an
+        apostrophe (frolick'd: frolicked), a plural of a noun in -ing (demandings),
+        un-/non- before a dictionary word of five letters or more (undejected)."""
+        if lw.endswith("'d") and len(lw) > 4:
+            return self._in_dictionary(lw[:-2] + "ed") or self._in_dictionary(lw[:-2] + "d")
+        if not lw.isalpha():
+            return False
+        if lw.endswith("ings") and len(lw) > 6:
+            return self._in_dictionary(lw[:-1])
+        for pre in ("un", "non"):
+            if lw.startswith(pre) and len(lw) - len(pre) >= 5:
+                return self._in_dictionary(lw[len(pre):])
+        return False
 
     def _derived(self, lw: str) -> bool:
         """Regular word building from common words, which no dictionary lists in full:
@@ -178,6 +255,12 @@ class SpellingChecker:
     def _suspect(self, w: str) -> bool:
         if len(w) < 3 or w.isupper() or any(c.isupper() for c in w[1:]):
             return False  # short words, acronyms, shouting, eBook/iPhone forms
+        if self._english and not w.replace("’", "").isascii():
+            return False  # curé, mädchen: a loanword or a name in English prose
+        lw = w.lower()
+        if len(lw) <= 5 and not any(c in "aeiouy" for c in lw) and \
+                any(a == b for a, b in pairwise(lw)):
+            return False  # short, no vowel and a doubled letter: a sound (brr, krr, shh)
         return not self._known(w)
 
     def finish(self, doc: Document) -> list[Finding]:
@@ -216,8 +299,14 @@ class SpellingChecker:
                 return False
             return all(lower_counts[c.lower()] < n for c in suggestions(w)[:3])
 
+        def far(w: str) -> bool:
+            """No word of the English list within two edits, and regularly built from a
+            dictionary word (barrowful, interwovenness): not a slip of the keys but a
+            word the dictionaries lack. An invented word (glimmerwick) is still shown."""
+            return self._english and not suggestions(w) and self._built(w.lower())
+
         bad = {w for w in {w for _p, w in self._suspects}
-               if not is_name(w) and not own_word(w)}
+               if not is_name(w) and not own_word(w) and not far(w)}
         findings = []
         for pos, w in self._suspects:
             if w not in bad:
