@@ -16,7 +16,7 @@ from .cover import CoverImage, read_user_cover
 from .errors import Fic2EpubError, InputError
 from .model import Config, Result
 from .package import write_atomic
-from .pipeline import build_epub, combine, convert, parse
+from .pipeline import Converted, build_epub, combine, convert, parse
 
 MAX_NAME = 120
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
@@ -109,6 +109,20 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
         raise InputError(f"cannot read: {exc.strerror or exc}") from exc
 
 
+def _finish(result: Result, converted: Converted, output: Path | None) -> None:
+    """Fill ``result`` from a converted book and write the book (unless ``output`` is None)."""
+    story = converted.story
+    result.title = story.metadata.title
+    result.author = story.metadata.author
+    result.words = sum(len(p.text.split()) for p in story.paragraphs())
+    result.scenes = story.scene_count
+    result.warnings = list(story.warnings)
+    if output is not None:
+        write_atomic(output, converted.epub)
+        result.output = str(output)
+    result.ok = True
+
+
 def convert_file(source: Path, output: Path | None, config: Config) -> Result:
     """Convert one file; write the EPUB to ``output`` unless it is None. Never raises
     for problems with this one file: they become ``Result.error``."""
@@ -116,16 +130,7 @@ def convert_file(source: Path, output: Path | None, config: Config) -> Result:
     try:
         converted = convert(read_input(source, config.max_bytes), source.name, config,
                             css=_css(config), cover=cover_image(config))
-        story = converted.story
-        result.title = story.metadata.title
-        result.author = story.metadata.author
-        result.words = sum(len(p.text.split()) for p in story.paragraphs())
-        result.scenes = story.scene_count
-        result.warnings = list(story.warnings)
-        if output is not None:
-            write_atomic(output, converted.epub)
-            result.output = str(output)
-        result.ok = True
+        _finish(result, converted, output)
     except Fic2EpubError as exc:
         result.error = str(exc)
     except RecursionError:
@@ -196,15 +201,7 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
             stories.sort(key=lambda pair: natural_key(pair[0]))
         story = combine([s for _, s in stories], name)
         converted = build_epub(story, config, css=_css(config), cover=cover_image(config))
-        result.title = story.metadata.title
-        result.author = story.metadata.author
-        result.words = sum(len(p.text.split()) for p in story.paragraphs())
-        result.scenes = story.scene_count
-        result.warnings = list(story.warnings)
-        if output is not None:
-            write_atomic(output, converted.epub)
-            result.output = str(output)
-        result.ok = True
+        _finish(result, converted, output)
     except Fic2EpubError as exc:
         result.error = str(exc)
     except Exception as exc:  # a bug must not stop the batch: report it on one line
