@@ -36,6 +36,26 @@ class ChunkedChecker(Protocol):
     def finish(self, doc: Document) -> list[Finding]: ...
 
 
+class ChunkedBase:
+    """What a chunked checker needs to run on its own: ``check`` drives ``begin``,
+    ``chunk`` for each of the document's chunks, then ``finish``."""
+
+    def begin(self, doc: Document) -> None:
+        raise NotImplementedError
+
+    def chunk(self, doc: Document, chunk: Chunk) -> None:
+        raise NotImplementedError
+
+    def finish(self, doc: Document) -> list[Finding]:
+        raise NotImplementedError
+
+    def check(self, doc: Document) -> list[Finding]:
+        self.begin(doc)
+        for chunk in doc.chunks():
+            self.chunk(doc, chunk)
+        return self.finish(doc)
+
+
 @dataclass
 class Notes:
     """One-line messages for the author about the run itself (not about the story)."""
@@ -91,7 +111,7 @@ def _base(word: str) -> str:
     return word
 
 
-class SpellingChecker:
+class SpellingChecker(ChunkedBase):
     """Words that are in no dictionary: Hunspell for the story's language, the English
     word list, the author's own words, the names the story itself keeps using, and the
     story's own vocabulary (a word it uses again and again, when no dictionary word close
@@ -104,12 +124,6 @@ class SpellingChecker:
     def __init__(self, words: set[str] | None = None, notes: Notes | None = None) -> None:
         self.personal = {w.lower() for w in (words or set())}
         self.notes = notes or Notes()
-
-    def check(self, doc: Document) -> list[Finding]:
-        self.begin(doc)
-        for chunk in doc.chunks():
-            self.chunk(doc, chunk)
-        return self.finish(doc)
 
     def begin(self, doc: Document) -> None:
         self._dic = lexicon.hunspell(doc.language)
@@ -387,7 +401,7 @@ PAIR_RULES: list[tuple[frozenset[str], frozenset[str], bool, int, str, str, str,
 _FIRSTS = frozenset(w for rule in PAIR_RULES for w in rule[0])
 
 
-class RealWordChecker:
+class RealWordChecker(ChunkedBase):
     """Right words in the wrong place: confusion sets judged by how often each candidate
     stands beside the same neighbours (English word-pair counts), plus grammar patterns
     where the statistics have nothing to say (its/it's, your/you're, could of)."""
@@ -396,12 +410,6 @@ class RealWordChecker:
 
     def __init__(self, ratio: float = 30.0) -> None:
         self.margin = math.log(ratio)
-
-    def check(self, doc: Document) -> list[Finding]:
-        self.begin(doc)
-        for chunk in doc.chunks():
-            self.chunk(doc, chunk)
-        return self.finish(doc)
 
     def begin(self, doc: Document) -> None:
         self._active = doc.language.lower().split("-")[0] == "en"
@@ -519,17 +527,11 @@ def _is_letter(c: str) -> bool:
     return c.isalpha()
 
 
-class TypographyChecker:
+class TypographyChecker(ChunkedBase):
     """Repeated words, quotes that don't pair up, a space after an opening quote, two
     full stops, and sentences that begin in lower case."""
 
     name = "typography"
-
-    def check(self, doc: Document) -> list[Finding]:
-        self.begin(doc)
-        for chunk in doc.chunks():
-            self.chunk(doc, chunk)
-        return self.finish(doc)
 
     def begin(self, doc: Document) -> None:
         self._doubled: list[Finding] = []
