@@ -250,34 +250,31 @@ def clean_paragraph(text: str, origin: list[Origin], options: CleanOptions) -> C
     mapped back through the earlier fixers to its place in the source.
     """
     applied: list[_Applied] = []
-
-    def source(stage: int, offset: int) -> Origin:
-        for layer in reversed(applied[:stage]):
-            offset = layer.back(offset)
-        if not origin:
-            return (0, 0)
-        return origin[min(offset, len(origin) - 1)]
-
     changes: list[Change] = []
+
+    def apply(name: str, edits: list[Edit]) -> _Applied:
+        """Apply one fixer's edits and record each, mapped back through the earlier
+        fixers to its source position."""
+        nonlocal text
+        text, layer, made = _apply(text, edits)
+        for offset, before, after in made:
+            for earlier in reversed(applied):
+                offset = earlier.back(offset)
+            line, col = origin[min(offset, len(origin) - 1)] if origin else (0, 0)
+            changes.append(Change(name, line, col, before, after))
+        applied.append(layer)
+        return layer
+
     for name, fixer in FIXERS.items():
         if options.enabled(name):
             edits = fixer(text)
             if edits:
-                text, layer, made = _apply(text, edits)
-                stage = len(applied)
-                for offset, before, after in made:
-                    line, col = source(stage, offset)
-                    changes.append(Change(name, line, col, before, after))
-                applied.append(layer)
+                apply(name, edits)
     ranges: list[tuple[int, int]] = []
     if options.enabled("emphasis"):
         edits, raw_ranges = find_emphasis(text)
         if edits:
-            stage = len(applied)
-            text, layer, made = _apply(text, edits)
-            for offset, before, after in made:
-                line, col = source(stage, offset)
-                changes.append(Change("emphasis", line, col, before, after))
-            ranges = sorted((layer.forward(s), layer.forward(e)) for s, e in raw_ranges
-                            if layer.forward(e) > layer.forward(s))
+            layer = apply("emphasis", edits)
+            spans = ((layer.forward(s), layer.forward(e)) for s, e in raw_ranges)
+            ranges = sorted((s, e) for s, e in spans if e > s)
     return CleanParagraph(text, tuple(ranges), tuple(changes))
