@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import InputError
 from .model import Config
 from .pipeline import parse
-from .verify import book_story_words, first_difference, source_words
+from .verify import book_story_words, first_difference, iter_source_words
 
 
 @dataclass
@@ -45,7 +45,7 @@ def check_book(epub: Path, source: Path | None, *, run_epubcheck: bool = True,
         from .files import read_input
 
         story = parse(read_input(source), source.name, config or Config())
-        report.word_problem = first_difference(source_words(story), actual)
+        report.word_problem = first_difference(iter_source_words(story), actual)
     if run_epubcheck:
         report.epubcheck, report.epubcheck_messages = epubcheck(epub)
     return report

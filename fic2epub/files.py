@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 from .cover import CoverImage, read_user_cover
@@ -170,15 +169,6 @@ def cover_image(config: Config) -> CoverImage | None:
 
 def suffix_for(config: Config) -> str:
     return ".kepub.epub" if config.output_format == "kepub" else ".epub"
-
-
-def convert_all(inputs: list[tuple[Path, Path]], out_dir: Path | None,
-                config: Config) -> Iterator[Result]:
-    taken: set[str] = set()
-    for source, root in inputs:
-        target = (output_path(source, root, out_dir, taken, suffix_for(config))
-                  if out_dir is not None else None)
-        yield convert_file(source, target, config)
 
 
 def natural_key(path: Path) -> list[object]:

@@ -56,10 +56,6 @@ def iter_source_chunks(story: Story, size: int = 2000) -> Iterator[tuple[list[st
         yield out, nos
 
 
-def source_words(story: Story) -> list[tuple[str, int]]:
-    return list(iter_source_words(story))
-
-
 def read_pages(data: bytes) -> list[tuple[str, str]]:
     """(file name, text) of each spine document, in reading order."""
     with warnings.catch_warnings():
@@ -87,11 +83,6 @@ def book_story_words(data: bytes) -> list[str]:
 
 _NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
        "opf": "http://www.idpf.org/2007/opf"}
-
-
-def book_story_words_fast(data: bytes) -> Iterator[str]:
-    for page in book_pages_words(data):
-        yield from page
 
 
 def book_pages_words(data: bytes) -> Iterator[list[str]]:
