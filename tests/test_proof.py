@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import threading
 import urllib.parse
 import zlib
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 from conftest import ROOT, SHARED
 
 from fic2epub.cli import cli
+from fic2epub.preview import screenshot
 from fic2epub.proof import ProofOptions, document_from_text, proof_document, proof_file
 from fic2epub.proof.languagetool import NOT_CONFIGURED
 from fic2epub.proof.reports import GITHUB_CAP, render
@@ -368,13 +368,8 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(render([proof_file(LANTERN, OFFLINE)], "html"), encoding="utf-8")
     png = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={png}", "--window-size=1200,1600", page.as_uri()],
-        capture_output=True, timeout=120, check=False)
-    assert png.exists(), proc.stderr.decode(errors="replace")[-2000:]
+    screenshot(browser, page, png, size=(1200, 1600), timeout=120)  # raises on failure
+    assert png.exists()
     data = png.read_bytes()
     assert len(data) > 10_000
     assert _png_pixels_vary(data)
