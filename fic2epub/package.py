@@ -143,37 +143,60 @@ def _subjects(story: Story) -> list[str]:
     return out
 
 
+class _Entries:
+    """Stands in for the ``zipfile.ZipFile`` that ebooklib's writer fills: it keeps the
+    entries, so the container is zipped once, deterministically, by :func:`_zip`."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def writestr(self, name: object, data: str | bytes, *args: object, **kwargs: object) -> None:
+        self.files[str(name)] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+    def close(self) -> None:
+        pass
+
+
+class _Writer(epub.EpubWriter):  # type: ignore[misc]
+    def write(self) -> None:
+        self.out = _Entries()
+        self.out.writestr("mimetype", "application/epub+zip")
+        self._write_container()
+        self._write_opf()
+        self._write_items()
+
+
 def package(story: Story, documents: list[Document], css: bytes, lang: str,
             cover: CoverImage | None = None, kobo: bool = False) -> bytes:
     """The EPUB file's bytes; with ``kobo`` the pages carry Kobo's KEPUB markup."""
     book = build_book(story, documents, css, lang, cover, kobo)
-    raw = io.BytesIO()
+    writer = _Writer("book.epub", book, {"mtime": modified_time(), "epub3_pages": False,
+                                         "raise_exceptions": True,
+                                         "play_order": {"enabled": True, "start_from": 1}})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        epub.write_epub(raw, book, {"mtime": modified_time(), "epub3_pages": False,
-                                    "raise_exceptions": True, "play_order": {"enabled": True,
-                                                                            "start_from": 1}})
-    return _normalise_zip(raw.getvalue())
+        writer.process()
+        writer.write()
+    return _zip(writer.out.files)
 
 
-def _normalise_zip(data: bytes) -> bytes:
-    """Re-pack with fixed entry times: ``mimetype`` first and stored, the rest deflated."""
+def _zip(files: dict[str, bytes]) -> bytes:
+    """A deterministic container: fixed entry times and order, ``mimetype`` first and
+    stored, images stored (they are compressed already), the rest deflated."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        names = src.namelist()
-        order = ["mimetype", *sorted(n for n in names if n != "mimetype")]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        order = ["mimetype", *sorted(n for n in files if n != "mimetype")]
         for name in order:
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.external_attr = 0o644 << 16
             if name == "mimetype" or name.endswith((".jpg", ".jpeg", ".png", ".gif")):
-                info.compress_type = zipfile.ZIP_STORED  # images are compressed already
+                info.compress_type = zipfile.ZIP_STORED
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-            content = src.read(name)
+            content = files[name]
             if name.endswith(".ncx"):
                 content = _ncx_depth(content)
-            dst.writestr(info, content, compresslevel=9)
+            dst.writestr(info, content, compresslevel=6)
     return out.getvalue()
 
 
