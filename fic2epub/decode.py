@@ -60,6 +60,9 @@ class Decoded:
     changes: tuple[Change, ...]
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26, 27))
+
+
 def _sniff_binary(data: bytes) -> str | None:
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
@@ -70,7 +73,7 @@ def _sniff_binary(data: bytes) -> str | None:
     if not sample:
         return None
     nuls = sample.count(0)
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 26, 27))
+    controls = sum(sample.count(b) for b in _CONTROL_BYTES)
     if nuls > max(2, len(sample) // 100) or controls > max(8, len(sample) // 20):
         return "binary data"
     return None

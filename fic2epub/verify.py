@@ -23,7 +23,7 @@ from lxml import etree
 from .errors import VerificationError
 from .model import Story
 
-_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(r"\w+")  # after "_" -> " ": runs of letters and digits (faster than [^\W_])
 _TAGS = re.compile(r"\[/?(?:i|b|em|u)\]", re.IGNORECASE)
 
 
@@ -32,7 +32,7 @@ def words(text: str) -> list[str]:
         text = _TAGS.sub(" ", text)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    return _WORD.findall(text.casefold())
+    return _WORD.findall(text.casefold().replace("_", " "))
 
 
 def iter_source_words(story: Story) -> Iterator[tuple[str, int]]:
@@ -54,6 +54,20 @@ def iter_source_chunks(story: Story, size: int = 2000) -> Iterator[tuple[list[st
                 out.extend(found)
                 nos.extend([k] * len(found))
         yield out, nos
+
+
+def iter_source_word_chunks(story: Story,
+                            size: int = 2000) -> Iterator[tuple[list[str], list[int]]]:
+    """The words of :func:`iter_source_chunks` without their line numbers (line 0): one
+    regex pass over each chunk of lines instead of one per line. For the fast check."""
+    omitted = {n for o in story.omissions for n in range(o.start_line, o.end_line + 1)}
+    lines = story.text.split("\n")
+    for base in range(0, len(lines), size):
+        chunk = lines[base:base + size]
+        if omitted:
+            chunk = ["" if k in omitted else line for k, line in enumerate(chunk, base + 1)]
+        found = words("\n".join(chunk))
+        yield found, [0] * len(found)
 
 
 def read_pages(data: bytes) -> list[tuple[str, str]]:
@@ -177,6 +191,8 @@ def first_difference_chunked(expected: Iterator[tuple[list[str], list[int]]],
 def check_words(story: Story, data: bytes) -> None:
     """Raise :class:`VerificationError` unless the book's story pages hold exactly the
     source's words, in order."""
-    problem = first_difference_chunked(iter_source_chunks(story), book_pages_words(data))
+    problem = first_difference_chunked(iter_source_word_chunks(story), book_pages_words(data))
+    if problem:  # again, word by word with line numbers, to say where
+        problem = first_difference_chunked(iter_source_chunks(story), book_pages_words(data))
     if problem:
         raise VerificationError(f"verification failed: {problem}")

@@ -1,0 +1,56 @@
+"""The check after every build: a book that lost, changed or gained a word is refused,
+and the message names the word and its line in the source."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from fic2epub.errors import VerificationError
+from fic2epub.pipeline import convert, parse
+from fic2epub.verify import check_words
+
+SOURCE = (b"Title: Tampered\nAuthor: Tester\n\n"
+          b"The first paragraph has a lantern in it.\n\n"
+          b"The second paragraph keeps a heron_under the bridge.\n\n"
+          b"* * *\n\n"
+          b"The third paragraph ends the story quietly.\n")
+
+
+def tamper(book: bytes, old: bytes, new: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".xhtml") and old in data:
+                data = data.replace(old, new, 1)
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_untouched_book_passes() -> None:
+    book = convert(SOURCE, "t.txt").epub
+    check_words(parse(SOURCE, "t.txt"), book)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (b"lantern", b"", "source has 'lantern' (line 4), the book has 'in'"),
+    (b"quietly.", b".", "word 'quietly' from line 10 is missing from the book"),
+    (b"heron", b"herring", "source has 'heron' (line 6), the book has 'herring'"),
+    (b"quietly", b"quietly again", "the book has word(s) not in the source"),
+    (b"first paragraph", b"paragraph first", "source has 'first' (line 4)"),
+])
+def test_changed_book_is_refused(old: bytes, new: bytes, message: str) -> None:
+    book = tamper(convert(SOURCE, "t.txt").epub, old, new)
+    with pytest.raises(VerificationError) as err:
+        check_words(parse(SOURCE, "t.txt"), book)
+    assert message in str(err.value)
+
+
+def test_underscore_separates_words() -> None:
+    # "heron_under" is two words on both sides; joining them would be a change
+    book = tamper(convert(SOURCE, "t.txt").epub, b"heron_under", b"heronunder")
+    with pytest.raises(VerificationError, match="'heron' \\(line 6\\)"):
+        check_words(parse(SOURCE, "t.txt"), book)
