@@ -183,8 +183,10 @@ def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
         config = settings.config_for(source, root)
         target = (output_path(source, root, out_dir, taken, suffix_for(config))
                   if out_dir is not None else None)
-        key = keys.setdefault(id(config), batch.settings_key(config))
-        tasks.append(batch.Task(str(source), str(target) if target else None, config, key))
+        if id(config) not in keys:  # files of one folder share a Config: one key each
+            keys[id(config)] = batch.settings_key(config)
+        tasks.append(batch.Task(str(source), str(target) if target else None, config,
+                                keys[id(config)]))
     return tasks
 
 

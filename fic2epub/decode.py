@@ -12,10 +12,6 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-import charset_normalizer
-import ftfy
-import ftfy.badness
-
 from .errors import BinaryFileError, EmptyStoryError
 from .model import Change
 
@@ -149,6 +145,8 @@ def detect_encoding(data: bytes) -> str:
     as_western = sample.decode(western, errors="replace")
     if sum("\u2500" <= c <= "\u259f" for c in as_western) * 2 >= high:
         return western  # DOS box-drawing art, not an Asian script
+    import charset_normalizer  # imported when first needed (startup time)
+
     best = charset_normalizer.from_bytes(sample, cp_isolation=[*NON_LATIN, western]).best()
     if best is not None and best.chaos < 0.2 and best.language not in LATIN_LANGUAGES:
         return str(best.encoding)
@@ -237,22 +235,26 @@ def repair_mangled_quotes(text: str) -> tuple[str, list[Change]]:
     return fixed, _record_line_diffs("mangled-quotes", text, fixed)
 
 
-_FTFY = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False, fix_line_breaks=False,
-                             fix_latin_ligatures=False, fix_character_width=False,
-                             remove_control_chars=False, normalization="NFC", explain=False)
-
-
 def repair_mojibake(text: str) -> str:
     """NFC-normalise, and let ftfy repair the lines that look like mojibake (ftfy's own
     badness test picks them; running the full fixer on every line is slow)."""
     text = unicodedata.normalize("NFC", text)
+    if text.isascii():
+        return text
+    import ftfy  # imported when first needed: a run with nothing to convert starts faster
+    import ftfy.badness
+
+    config = ftfy.TextFixerConfig(unescape_html=False, uncurl_quotes=False,
+                                  fix_line_breaks=False, fix_latin_ligatures=False,
+                                  fix_character_width=False, remove_control_chars=False,
+                                  normalization="NFC", explain=False)
     lines = text.split("\n")
     changed = False
     for k, line in enumerate(lines):
         if line.isascii():
             continue
         if ftfy.badness.is_bad(line) or _C1_OR_SURROGATE.search(line):
-            fixed = ftfy.fix_text(line, _FTFY)
+            fixed = ftfy.fix_text(line, config)
             if fixed != line and "\n" not in fixed:
                 lines[k] = fixed
                 changed = True

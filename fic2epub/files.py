@@ -6,6 +6,7 @@ plain one-line reason; the batch goes on.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -34,11 +35,12 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
             root = path.resolve()
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                real_dir = Path(dirpath).resolve()  # once per folder, not per file
                 for name in sorted(filenames):
                     if not name.lower().endswith(".txt") or name.startswith("."):
                         continue
                     f = Path(dirpath) / name
-                    real = f.resolve()
+                    real = f.resolve() if os.path.islink(f) else real_dir / name
                     if not real.is_relative_to(root) or real in seen:
                         continue
                     seen.add(real)
@@ -68,20 +70,31 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
     """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe.
     ``suffix`` is ``.kepub.epub`` for Kobo books."""
     try:
-        rel = source.parent.resolve().relative_to(root.resolve())
+        rel = _resolved(source.parent).relative_to(_resolved(root))
     except ValueError:
         rel = Path()
     parts = [safe_stem(p) for p in rel.parts if p not in ("", ".", "..")]
     folder = out_dir.joinpath(*parts)
-    stem = safe_stem(re.sub(r"\.txt$", "", source.name, flags=re.IGNORECASE))
-    candidate = folder / f"{stem}{suffix}"
+    real_folder = _resolved(out_dir).joinpath(*parts)
+    stem = safe_stem(_TXT.sub("", source.name))
+    name = f"{stem}{suffix}"
     n = 2
     # unique even on case-insensitive file systems (Windows, macOS, FAT e-readers)
-    while str(candidate.resolve()).casefold() in taken:
-        candidate = folder / f"{stem}-{n}{suffix}"
+    while str(real_folder / name).casefold() in taken:
+        name = f"{stem}-{n}{suffix}"
         n += 1
-    taken.add(str(candidate.resolve()).casefold())
-    return candidate
+    taken.add(str(real_folder / name).casefold())
+    return folder / name
+
+
+_TXT = re.compile(r"\.txt$", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(folder: Path) -> Path:
+    """A folder's real path; cached, because a batch asks for the same few folders for
+    every one of thousands of files."""
+    return folder.resolve()
 
 
 MAX_INPUT_BYTES = 64 * 2**20

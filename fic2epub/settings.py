@@ -101,6 +101,7 @@ class FolderSettings:
         self.base = base
         self.explicit = explicit  # options given on the command line: they win
         self._cache: dict[Path, dict[str, Any]] = {}
+        self._configs: dict[tuple[Path, Path], Config] = {}
 
     def _chain(self, folder: Path, root: Path) -> dict[str, Any]:
         folder = folder.resolve()
@@ -120,8 +121,12 @@ class FolderSettings:
         return merged
 
     def config_for(self, source: Path, root: Path) -> Config:
-        settings = self._chain(source.parent, root)
-        return apply(self.base, settings, self.explicit)
+        """The settings for one file; files of one folder share one Config object."""
+        key = (source.parent, root)
+        if key not in self._configs:
+            self._configs[key] = apply(self.base, self._chain(source.parent, root),
+                                       self.explicit)
+        return self._configs[key]
 
 
 def apply(base: Config, settings: dict[str, Any], explicit: dict[str, Any]) -> Config:

@@ -16,8 +16,6 @@ import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
 
-from bs4 import BeautifulSoup
-from ebooklib import ITEM_DOCUMENT, epub
 from lxml import etree
 
 from .errors import VerificationError
@@ -72,6 +70,9 @@ def iter_source_word_chunks(story: Story,
 
 def read_pages(data: bytes) -> list[tuple[str, str]]:
     """(file name, text) of each spine document, in reading order."""
+    from bs4 import BeautifulSoup  # only the verify command reads books this way
+    from ebooklib import ITEM_DOCUMENT, epub
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
