@@ -112,11 +112,16 @@ def _mask(font: AnyFont, ch: str) -> bytes:
     return img.tobytes() + bytes(str(img.size), "ascii")
 
 
+@lru_cache(maxsize=1 << 16)
+def _has_glyph(path: str | None, ch: str) -> bool:
+    """Whether the font draws ``ch`` as something other than its missing-glyph box;
+    rendering a mask costs ~0.3 ms, so each (font, character) is looked at once."""
+    return _mask(_load(path, 48), ch) != _notdef(path, 48)
+
+
 def covers(path: str | None, text: str) -> bool:
     """Whether the font has a glyph for every visible character of ``text``."""
-    font = _load(path, 48)
-    missing = _notdef(path, 48)
-    return all(_mask(font, ch) != missing for ch in set(text) if not ch.isspace())
+    return all(_has_glyph(path, ch) for ch in set(text) if not ch.isspace())
 
 
 def pick_font(role: str, text: str, size: int) -> AnyFont:
