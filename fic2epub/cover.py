@@ -218,13 +218,14 @@ def _render(font: ImageFont.FreeTypeFont, text: str, anchor: str, fx: float,
 
 
 @lru_cache(maxsize=64)
-def _shades(background: RGB, ink: RGB) -> list[int]:
+def _shades(background: RGB, ink: RGB) -> bytes:
     """The colour ImageDraw gives each mask value when it draws ``ink`` on ``background``,
-    as a palette: a mask coloured with it can be pasted instead of blended (4x faster)."""
+    as a palette: a mask coloured with it can be pasted instead of blended (5x faster for
+    a line of the title, no faster for a letter)."""
     ramp = Image.frombytes("L", (256, 1), bytes(range(256)))
     row = Image.new("RGB", (256, 1), background)
     ImageDraw.Draw(row).bitmap((0, 0), ramp, fill=ink)
-    return list(row.tobytes())
+    return row.tobytes()
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,10 @@ def _inside(box: Box, outer: Box) -> bool:
         and box[3] <= outer[3]
 
 
+def _area(box: Box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
 def _meet(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
@@ -308,11 +313,13 @@ class Design:
     accent: RGB
     marks: list[_Text | _Shape] = field(default_factory=list)
 
-    def frame(self, img: Image.Image) -> None:
-        """A thin double frame, like a cloth binding."""
+    def frame(self, img: Image.Image, top: int = 0) -> None:
+        """A thin double frame, like a cloth binding; ``img`` holds the rows from ``top``."""
         draw = ImageDraw.Draw(img)
-        draw.rectangle((70, 70, WIDTH - 71, HEIGHT - 71), outline=self.accent, width=6)
-        draw.rectangle((92, 92, WIDTH - 93, HEIGHT - 93), outline=self.accent, width=2)
+        draw.rectangle((70, 70 - top, WIDTH - 71, HEIGHT - 71 - top), outline=self.accent,
+                       width=6)
+        draw.rectangle((92, 92 - top, WIDTH - 93, HEIGHT - 93 - top), outline=self.accent,
+                       width=2)
 
     def image(self) -> Image.Image:
         img = Image.new("RGB", (WIDTH, HEIGHT), self.background)
@@ -331,12 +338,13 @@ class Design:
         return boxes
 
     def paint(self, img: Image.Image, shifts: list[int]) -> None:
-        """Draw the marks, each moved down by its shift. A mark alone on the background is
-        pasted in colour rather than blended onto it (the same pixels)."""
+        """Draw the marks, each moved down by its shift. A large mark alone on the
+        background is pasted in colour rather than blended onto it (the same pixels)."""
         boxes = self.boxes()
         for n, (mark, dy) in enumerate(zip(self.marks, shifts, strict=True)):
-            alone = boxes is not None and _inside(boxes[n], CLEAR) \
-                and not any(_meet(boxes[n], box) for box in boxes[:n])
+            alone = boxes is not None and _area(boxes[n]) >= 4096 \
+                and _inside(boxes[n], CLEAR) and not any(_meet(boxes[n], box)
+                                                         for box in boxes[:n])
             mark.draw(img, dy, self.background if alone else None)
 
     def centred(self, lines: list[str], font: AnyFont, size: int, top: float, fill: RGB,
@@ -457,30 +465,49 @@ def _split(data: bytes, rows: int) -> tuple[bytes, list[bytes]] | None:
 class _Blank:
     header: bytes
     segments: tuple[bytes, ...]  # coded data of each block row of the blank cover
-    pixels: tuple[Image.Image, ...]  # pixels of each block row
+    pixels: tuple[Image.Image | None, ...]  # each block row, None for the middle rows
+    middle: tuple[tuple[int, int, RGB], ...]  # the middle rows: columns not background
 
 
 @lru_cache(maxsize=len(PALETTE))
 def _blank(background: RGB, accent: RGB) -> _Blank | None:
-    """The blank cover (background and frame) in one colour scheme, coded once. Most of
-    its block rows are alike, so only the distinct ones are drawn into a strip and coded."""
-    img = Image.new("RGB", (WIDTH, HEIGHT), background)
-    Design(background, accent).frame(img)
-    distinct: dict[bytes, int] = {}
-    which = [distinct.setdefault(img.crop((0, r * MCU, WIDTH, (r + 1) * MCU)).tobytes(),
-                                 len(distinct)) for r in range(ROWS)]
-    strip = Image.new("RGB", (WIDTH, MCU * len(distinct)))
-    pixels = []
-    for raw, n in distinct.items():
-        row = Image.frombytes("RGB", (WIDTH, MCU), raw)
-        strip.paste(row, (0, n * MCU))
-        pixels.append(row)
-    split = _split(encode(strip), len(distinct))
+    """The blank cover (background and frame) in one colour scheme, coded once. Rows wholly
+    inside :data:`CLEAR`'s height are alike (background and the frame's sides), so only
+    the top and bottom rows and one middle row are drawn and coded."""
+    inside = range(-(-CLEAR[1] // MCU), CLEAR[3] // MCU)  # rows wholly in the middle
+    top = Image.new("RGB", (WIDTH, (inside.start + 1) * MCU), background)
+    Design(background, accent).frame(top)
+    bottom = Image.new("RGB", (WIDTH, (ROWS - inside.stop) * MCU), background)
+    Design(background, accent).frame(bottom, inside.stop * MCU)
+    strip = Image.new("RGB", (WIDTH, top.height + bottom.height))
+    strip.paste(top, (0, 0))
+    strip.paste(bottom, (0, top.height))
+    split = _split(encode(strip), strip.height // MCU)
     if split is None:
         return None
-    header, segments = split
-    return _Blank(header, tuple(segments[n] for n in which),
-                  tuple(pixels[n] for n in which))
+    header, coded = split
+
+    def at(row: int) -> int:  # where the row is in the strip
+        if row in inside:
+            return inside.start
+        return row if row < inside.start else row - inside.stop + inside.start + 1
+
+    segments = tuple(coded[at(row)] for row in range(ROWS))
+    pixels = tuple(None if row in inside else
+                   strip.crop((0, at(row) * MCU, WIDTH, (at(row) + 1) * MCU))
+                   for row in range(ROWS))
+    # the middle rows as runs of columns of one colour (the frame's sides)
+    line = strip.crop((0, inside.start * MCU, WIDTH, inside.start * MCU + 1)).tobytes()
+    middle: list[tuple[int, int, RGB]] = []
+    for x in range(WIDTH):
+        colour = (line[3 * x], line[3 * x + 1], line[3 * x + 2])
+        if colour == background:
+            continue
+        if middle and middle[-1][1] == x and middle[-1][2] == colour:
+            middle[-1] = (middle[-1][0], x + 1, colour)
+        else:
+            middle.append((x, x + 1, colour))
+    return _Blank(header, segments, pixels, tuple(middle))
 
 
 def _splice(plan: Design) -> bytes | None:
@@ -499,10 +526,14 @@ def _splice(plan: Design) -> bytes | None:
     if rows:
         # the marked rows stacked into one strip; each mark is drawn moved up to where its
         # rows are in the strip (by whole pixels, so its pixels are the same)
-        strip = Image.new("RGB", (WIDTH, MCU * len(rows)))
+        strip = Image.new("RGB", (WIDTH, MCU * len(rows)), plan.background)
+        for left, right, colour in blank.middle:
+            strip.paste(colour, (left, 0, right, strip.height))
         place = {row: n for n, row in enumerate(rows)}
         for row, n in place.items():
-            strip.paste(blank.pixels[row], (0, n * MCU))
+            pixels = blank.pixels[row]
+            if pixels is not None:
+                strip.paste(pixels, (0, n * MCU))
         plan.paint(strip, [(place.get(first, first) - first) * MCU for first, _ in spans])
         split = _split(encode(strip), len(rows))
         if split is None or split[0] != blank.header:
