@@ -12,9 +12,9 @@ from bookreader import Book
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 from kindle_rules import kindle_problems
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from fic2epub import Config, convert
+from fic2epub import Config, convert, cover
 from fic2epub.cli import cli
 from fic2epub.cover import (
     HEIGHT,
@@ -101,6 +101,64 @@ def test_any_script_title(title: str) -> None:
     cover = generate_cover(Metadata(title=title, author="Ана"), "x")
     img = Image.open(io.BytesIO(cover.data))
     assert img.size == (WIDTH, HEIGHT) and len(img.getcolors(1 << 16) or []) > 2
+
+
+DESIGNS = [
+    (META, "urn:uuid:1"),
+    (Metadata(title="Broken Wings", author="Jane Doe"), "a"),
+    (Metadata(title="The Extraordinarily Long and Winding Title of a Story That Never Quite "
+                    "Knew When to Stop Naming Itself " * 2, author="gjpqy Author " * 5,
+              series="A Series gjpqy " * 6, series_index="12", fandom="ÅÉÎ gjpqy " * 6), "b"),
+    (Metadata(title="赤いオメガ", author="Ана", fandom="Ωμέγα"), "c"),
+    (Metadata(title="...", author=None), "d"),
+]
+
+
+def _plain_jpeg(img: Image.Image) -> bytes:
+    """The cover as one plain encode, without restart markers (how it used to be written)."""
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=90, subsampling=0, optimize=False)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("meta", "key"), DESIGNS)
+def test_spliced_cover_is_the_full_encode(meta: Metadata, key: str) -> None:
+    """Only the block rows with text are coded per book and spliced into the blank cover's
+    rows: the bytes are those of encoding the whole drawn cover, and it decodes to the same
+    pixels as a plain encode (no restart markers) of the same design."""
+    plan = cover.design(meta, key)
+    spliced = cover._splice(plan)
+    assert spliced is not None, "fell back to the full encode"
+    drawn = plan.image()
+    assert spliced == cover.encode(drawn) == generate_cover(meta, key).data
+    ours = Image.open(io.BytesIO(spliced))
+    plain = Image.open(io.BytesIO(_plain_jpeg(drawn)))
+    assert ours.size == plain.size == (WIDTH, HEIGHT)
+    assert ours.tobytes() == plain.tobytes()
+    # deterministic: the same bytes again with nothing cached
+    cover._blank.cache_clear()
+    cover._render.cache_clear()
+    cover._shades.cache_clear()
+    assert generate_cover(Metadata(**vars(meta)), key).data == spliced
+
+
+@pytest.mark.parametrize(("meta", "key"), DESIGNS)
+def test_design_draws_what_imagedraw_draws(meta: Metadata, key: str) -> None:
+    """Text is drawn from its mask (pasted in colour when alone on the background): the
+    pixels are those of ImageDraw.text and .line/.ellipse."""
+    plan = cover.design(meta, key)
+    img = Image.new("RGB", (WIDTH, HEIGHT), plan.background)
+    plan.frame(img)
+    draw = ImageDraw.Draw(img)
+    for mark in plan.marks:
+        if isinstance(mark, cover._Text):
+            draw.text((mark.x, mark.y), mark.text, font=mark.font, fill=mark.fill,
+                      anchor=mark.anchor)
+        elif mark.ellipse:
+            draw.ellipse(mark.coords, fill=mark.fill)
+        else:
+            draw.line(mark.coords, fill=mark.fill, width=mark.width)
+    assert plan.image().tobytes() == img.tobytes()
 
 
 def _image(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) -> bytes:
