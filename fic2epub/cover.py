@@ -206,7 +206,7 @@ Box = tuple[int, int, int, int]  # left, top, right, bottom (exclusive), in cove
 CLEAR: Box = (100, 100, WIDTH - 100, HEIGHT - 100)  # plain background inside the frame
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=24)
 def _render(font: ImageFont.FreeTypeFont, text: str, anchor: str, fx: float,
             fy: float) -> tuple[Image.Image, int, int]:
     """The anti-aliased mask of ``text`` and its offset from the anchor point's whole
