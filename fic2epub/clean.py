@@ -230,16 +230,18 @@ class CleanParagraph:
 class _Applied:
     """Edits one fixer made: (old_start, old_end, new_start, new_end), sorted."""
 
-    def __init__(self, spans: list[tuple[int, int, int, int]]) -> None:
+    def __init__(self, spans: list[tuple[int, int, int, int]], keeps_offsets: bool) -> None:
         self.spans = spans
-        self._old_starts = [sp[0] for sp in spans]
-        self._new_starts = [sp[2] for sp in spans]
-        # one character for one character everywhere (most quote fixes): back() maps
-        # every offset to itself
-        self.keeps_offsets = all(oe - os_ == ne - ns <= 1 for os_, oe, ns, ne in spans)
+        self.keeps_offsets = keeps_offsets
+        """One character for one character everywhere (most quote fixes): :meth:`back`
+        maps every offset to itself."""
+        self._old_starts: list[int] | None = None
+        self._new_starts: list[int] | None = None
 
     def back(self, offset: int) -> int:
         """Offset in the fixer's output -> offset in its input."""
+        if self._new_starts is None:
+            self._new_starts = [sp[2] for sp in self.spans]
         k = bisect.bisect_right(self._new_starts, offset) - 1
         if k < 0:
             return offset
@@ -250,6 +252,8 @@ class _Applied:
 
     def forward(self, offset: int) -> int:
         """Offset in the fixer's input -> offset in its output."""
+        if self._old_starts is None:
+            self._old_starts = [sp[0] for sp in self.spans]
         k = bisect.bisect_right(self._old_starts, offset) - 1
         if k < 0:
             return offset
@@ -266,19 +270,22 @@ def _apply(text: str, edits: list[Edit]) -> tuple[str, _Applied, list[tuple[int,
     spans: list[tuple[int, int, int, int]] = []
     made: list[tuple[int, str, str]] = []
     pos = 0
-    size = 0
+    shift = 0  # output offset minus input offset after the edits so far
+    keeps_offsets = True
     for start, end, repl in sorted(edits):
         if start < pos:
             continue
         out.append(text[pos:start])
-        size += start - pos
         out.append(repl)
-        spans.append((start, end, size, size + len(repl)))
+        size = len(repl)
+        spans.append((start, end, start + shift, start + shift + size))
         made.append((start, text[start:end], repl))
-        size += len(repl)
+        if size != end - start or size > 1:
+            keeps_offsets = False
+            shift += size - (end - start)
         pos = end
     out.append(text[pos:])
-    return "".join(out), _Applied(spans), made
+    return "".join(out), _Applied(spans, keeps_offsets), made
 
 
 def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) -> CleanParagraph:
@@ -287,7 +294,7 @@ def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) 
     ``origin[i]`` is the source (line, column) of ``text[i]``; each recorded change is
     mapped back through the earlier fixers to its place in the source.
     """
-    shifting: list[_Applied] = []  # the earlier fixers' maps that move offsets, in order
+    shifting: list[_Applied] = []  # the earlier fixers' maps that move offsets, newest first
     changes: list[Change] = []
     last = len(origin) - 1
 
@@ -297,12 +304,12 @@ def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) 
         nonlocal text
         text, layer, made = _apply(text, edits)
         for offset, before, after in made:
-            for earlier in reversed(shifting):
+            for earlier in shifting:
                 offset = earlier.back(offset)
-            line, col = origin[min(offset, last)] if last >= 0 else (0, 0)
+            line, col = origin[offset if offset < last else last] if last >= 0 else (0, 0)
             changes.append(Change(name, line, col, before, after))
         if not layer.keeps_offsets:
-            shifting.append(layer)
+            shifting.insert(0, layer)
         return layer
 
     for name, fixer in FIXERS.items():

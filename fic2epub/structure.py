@@ -201,21 +201,10 @@ class _Origins(Sequence[Origin]):
 
     __slots__ = ("_runs", "_size", "_starts")
 
-    def __init__(self) -> None:
-        self._starts: list[int] = []
-        self._runs: list[tuple[int, int, int]] = []  # line, column, 1 (a run) or 0 (fixed)
-        self._size = 0
-
-    def add_run(self, line: int, column: int, length: int) -> None:
-        if length:
-            self._starts.append(self._size)
-            self._runs.append((line, column, 1))
-            self._size += length
-
-    def add_fixed(self, origin: Origin) -> None:
-        self._starts.append(self._size)
-        self._runs.append((*origin, 0))
-        self._size += 1
+    def __init__(self, starts: list[int], runs: list[tuple[int, int, int]], size: int) -> None:
+        self._starts = starts  # offset where each run begins
+        self._runs = runs  # line, column, 1 (a run) or 0 (a separator: one fixed origin)
+        self._size = size
 
     def __len__(self) -> int:
         return self._size
@@ -241,12 +230,15 @@ class _Origins(Sequence[Origin]):
 def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, _Origins]:
     """Join a paragraph's lines, mapping each character to its source (line, column)."""
     parts: list[str] = []
-    origin = _Origins()
+    starts: list[int] = []
+    runs: list[tuple[int, int, int]] = []
+    size = 0
+    last: Origin | None = None  # origin of the last character so far
+    prev = ""
     for k, (no, raw) in enumerate(lines):
-        stripped = raw.strip()
-        col = len(raw) - len(raw.lstrip()) + 1
+        lstripped = raw.lstrip()
+        stripped = lstripped.rstrip()
         if k:
-            prev = parts[-1] if parts else ""
             if verse:
                 sep = "\n"
             elif prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and \
@@ -256,10 +248,21 @@ def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, _Origins]:
                 sep = " "
             if sep:
                 parts.append(sep)
-                origin.add_fixed(origin[-1] if origin else (no, 1))
+                # the separator maps where the last character does
+                if last is None:
+                    last = (no, 1)
+                starts.append(size)
+                runs.append((*last, 0))
+                size += 1
         parts.append(stripped)
-        origin.add_run(no, col, len(stripped))
-    return "".join(parts), origin
+        if stripped:
+            col = len(raw) - len(lstripped) + 1
+            starts.append(size)
+            runs.append((no, col, 1))
+            size += len(stripped)
+            last = (no, col + len(stripped) - 1)
+        prev = stripped
+    return "".join(parts), _Origins(starts, runs, size)
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
