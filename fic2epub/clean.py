@@ -78,6 +78,11 @@ def fix_quotes(text: str) -> list[Edit]:
         if i < skip_to:
             continue
         c = text[i]
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < n else " "
+        if c == "'" and prev.isalnum() and nxt.isalnum():
+            edits.append((i, i + 1, "’"))  # don't, Xander's (the most common case)
+            continue
         if c == "`" and text.startswith("``", i):
             edits.append((i, i + 2, "“"))
             inside_double = True
@@ -89,8 +94,6 @@ def fix_quotes(text: str) -> list[Edit]:
             inside_double = False
             skip_to = i + 2
             continue
-        prev = text[i - 1] if i else " "
-        nxt = text[i + 1] if i + 1 < n else " "
         if c == '"':
             prev_open = prev in _OPENERS or prev in "“‘"
             next_space = nxt.isspace() or i + 1 >= n
@@ -119,9 +122,7 @@ def fix_quotes(text: str) -> list[Edit]:
                 edits.append((i, i + 1, "”" if inside_double else "“"))
                 inside_double = not inside_double
         elif c == "'":
-            if prev.isalnum() and (nxt.isalnum()):
-                edits.append((i, i + 1, "’"))  # don't, Xander's
-            elif prev in _OPENERS or prev in "“\"":
+            if prev in _OPENERS or prev in "“\"":
                 word = _ELIDED_WORD.match(text, i + 1)
                 if word and (word.group().lower() in _ELISIONS or word.group()[0].isdigit()):
                     edits.append((i, i + 1, "’"))  # 'em, '90s, 'n'
@@ -263,31 +264,6 @@ class _Applied:
         return new_end + (offset - old_end)
 
 
-def _apply(text: str, edits: list[Edit]) -> tuple[str, _Applied, list[tuple[int, str, str]]]:
-    """Apply non-overlapping edits (an overlapping one is dropped). Returns the new text,
-    the offset map, and (input offset, before, after) of each edit."""
-    out: list[str] = []
-    spans: list[tuple[int, int, int, int]] = []
-    made: list[tuple[int, str, str]] = []
-    pos = 0
-    shift = 0  # output offset minus input offset after the edits so far
-    keeps_offsets = True
-    for start, end, repl in sorted(edits):
-        if start < pos:
-            continue
-        out.append(text[pos:start])
-        out.append(repl)
-        size = len(repl)
-        spans.append((start, end, start + shift, start + shift + size))
-        made.append((start, text[start:end], repl))
-        if size != end - start or size > 1:
-            keeps_offsets = False
-            shift += size - (end - start)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), _Applied(spans, keeps_offsets), made
-
-
 def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) -> CleanParagraph:
     """Run every enabled fixer over one paragraph's text.
 
@@ -299,16 +275,34 @@ def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) 
     last = len(origin) - 1
 
     def apply(name: str, edits: list[Edit]) -> _Applied:
-        """Apply one fixer's edits and record each, mapped back through the earlier
-        fixers to its source position."""
+        """Apply one fixer's non-overlapping edits (an overlapping one is dropped) and
+        record each, mapped back through the earlier fixers to its source position."""
         nonlocal text
-        text, layer, made = _apply(text, edits)
-        for offset, before, after in made:
+        out: list[str] = []
+        spans: list[tuple[int, int, int, int]] = []
+        pos = 0
+        shift = 0  # output offset minus input offset after the edits so far
+        keeps_offsets = True
+        for start, end, repl in sorted(edits):
+            if start < pos:
+                continue
+            out.append(text[pos:start])
+            out.append(repl)
+            size = len(repl)
+            spans.append((start, end, start + shift, start + shift + size))
+            if size != end - start or size > 1:
+                keeps_offsets = False
+                shift += size - (end - start)
+            offset = start
             for earlier in shifting:
                 offset = earlier.back(offset)
             line, col = origin[offset if offset < last else last] if last >= 0 else (0, 0)
-            changes.append(Change(name, line, col, before, after))
-        if not layer.keeps_offsets:
+            changes.append(Change(name, line, col, text[start:end], repl))
+            pos = end
+        out.append(text[pos:])
+        text = "".join(out)
+        layer = _Applied(spans, keeps_offsets)
+        if not keeps_offsets:
             shifting.insert(0, layer)
         return layer
 

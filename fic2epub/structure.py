@@ -35,6 +35,8 @@ _HEADING = re.compile(
     r"kapitel|chapitre|cap[ií]tulo|afterword|foreword|preface)\b.{0,70}$",
     re.IGNORECASE)
 _NUMBER_HEADING = re.compile(r"^\s*(?:[IVXLC]{1,7}|\d{1,3})\.?\s*$")
+# Every marker line's first non-space character is one of these (most text lines' is not).
+_MARKER_FIRST = frozenset("*~#=_+-.•·°^<>|/\\oOxX")
 _MD_HEADING = re.compile(r"^#{1,6}\s+\S")
 _MD_PREFIX = re.compile(r"^#{1,6}\s+")
 _BOLD_LINE = re.compile(r"^(\*\*|__)(.+)\1$")
@@ -50,7 +52,7 @@ _TAB = 8
 
 def is_marker(line: str) -> bool:
     s = line.strip()
-    if not s or not _MARKER.match(line):
+    if not s or s[0] not in _MARKER_FIRST or not _MARKER.match(line):
         return False
     if _DOTS.fullmatch(s):
         return False  # "." or ".." alone is more likely text than a break
