@@ -231,6 +231,11 @@ class _Origins(Sequence[Origin]):
 
 def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, _Origins]:
     """Join a paragraph's lines, mapping each character to its source (line, column)."""
+    if len(lines) == 1 and lines[0][1].strip():
+        no, raw = lines[0]
+        lstripped = raw.lstrip()
+        text = lstripped.rstrip()
+        return text, _Origins([0], [(no, len(raw) - len(lstripped) + 1, 1)], len(text))
     parts: list[str] = []
     starts: list[int] = []
     runs: list[tuple[int, int, int]] = []
