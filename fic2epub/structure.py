@@ -35,7 +35,7 @@ _HEADING = re.compile(
     r"kapitel|chapitre|cap[ií]tulo|afterword|foreword|preface)\b.{0,70}$",
     re.IGNORECASE)
 _NUMBER_HEADING = re.compile(r"^\s*(?:[IVXLC]{1,7}|\d{1,3})\.?\s*$")
-# Every marker line's first non-space character is one of these (most text lines' is not).
+# A marker line's first non-space character is always one of these (a text line's seldom is).
 _MARKER_FIRST = frozenset("*~#=_+-.•·°^<>|/\\oOxX")
 _MD_HEADING = re.compile(r"^#{1,6}\s+\S")
 _MD_PREFIX = re.compile(r"^#{1,6}\s+")
