@@ -23,21 +23,33 @@ Origin = tuple[int, int]
 """(line, column) in the source, 1-based."""
 
 
+# Each fixer first checks cheaply whether it can apply at all: most paragraphs need
+# only one or two of them.
+_WHITESPACE = re.compile(r"[ \t\u3000]{2,}|\t")
+_DASHES = re.compile(r"(?<!-)-{2,3}(?!-)")
+_ELLIPSES = re.compile(r"(?<![.])(?:\.\.\.|\. \. \.)(?![.]| \.)")
+
+
 def fix_whitespace(text: str) -> list[Edit]:
     """Tabs and runs of spaces inside a paragraph become one space."""
-    return [(m.start(), m.end(), " ") for m in re.finditer(r"[ \t\u3000]{2,}|\t", text)
+    if "  " not in text and "\t" not in text and "\u3000" not in text:
+        return []
+    return [(m.start(), m.end(), " ") for m in _WHITESPACE.finditer(text)
             if m.group() != " "]
 
 
 def fix_dashes(text: str) -> list[Edit]:
     """``--`` and ``---`` between or after words become an em dash."""
-    return [(m.start(), m.end(), "—") for m in re.finditer(r"(?<!-)-{2,3}(?!-)", text)]
+    if "--" not in text:
+        return []
+    return [(m.start(), m.end(), "—") for m in _DASHES.finditer(text)]
 
 
 def fix_ellipses(text: str) -> list[Edit]:
     """Three dots (also spaced ``. . .``) become an ellipsis character."""
-    return [(m.start(), m.end(), "…")
-            for m in re.finditer(r"(?<![.])(?:\.\.\.|\. \. \.)(?![.]| \.)", text)]
+    if "..." not in text and ". ." not in text:
+        return []
+    return [(m.start(), m.end(), "…") for m in _ELLIPSES.finditer(text)]
 
 
 _ELISIONS = {"em", "cause", "til", "till", "bout", "tis", "twas", "round", "kay", "nuff",
@@ -45,6 +57,7 @@ _ELISIONS = {"em", "cause", "til", "till", "bout", "tis", "twas", "round", "kay"
              "ad", "ello", "appen", "tween", "twixt", "specially", "sup", "ya", "all"}
 _QUOTE_CHARS = re.compile("[\"'`]")
 _OPENERS = set(" \t\n([{<—–-/\u00a0\u2014\u2013")
+_ELIDED_WORD = re.compile(r"[A-Za-z]+|\d\d?s?\b")
 
 
 def fix_quotes(text: str) -> list[Edit]:
@@ -54,6 +67,8 @@ def fix_quotes(text: str) -> list[Edit]:
     and a stray space inside an opening or closing quote (``gasped, " Because`` ->
     ``gasped, “Because``) are handled the way the author meant.
     """
+    if '"' not in text and "'" not in text and "`" not in text:
+        return []
     edits: list[Edit] = []
     n = len(text)
     inside_double = False
@@ -63,6 +78,11 @@ def fix_quotes(text: str) -> list[Edit]:
         if i < skip_to:
             continue
         c = text[i]
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < n else " "
+        if c == "'" and prev.isalnum() and nxt.isalnum():
+            edits.append((i, i + 1, "’"))  # don't, Xander's (the most common case)
+            continue
         if c == "`" and text.startswith("``", i):
             edits.append((i, i + 2, "“"))
             inside_double = True
@@ -74,8 +94,6 @@ def fix_quotes(text: str) -> list[Edit]:
             inside_double = False
             skip_to = i + 2
             continue
-        prev = text[i - 1] if i else " "
-        nxt = text[i + 1] if i + 1 < n else " "
         if c == '"':
             prev_open = prev in _OPENERS or prev in "“‘"
             next_space = nxt.isspace() or i + 1 >= n
@@ -104,10 +122,8 @@ def fix_quotes(text: str) -> list[Edit]:
                 edits.append((i, i + 1, "”" if inside_double else "“"))
                 inside_double = not inside_double
         elif c == "'":
-            if prev.isalnum() and (nxt.isalnum()):
-                edits.append((i, i + 1, "’"))  # don't, Xander's
-            elif prev in _OPENERS or prev in "“\"":
-                word = re.match(r"[A-Za-z]+|\d\d?s?\b", text[i + 1:])
+            if prev in _OPENERS or prev in "“\"":
+                word = _ELIDED_WORD.match(text, i + 1)
                 if word and (word.group().lower() in _ELISIONS or word.group()[0].isdigit()):
                     edits.append((i, i + 1, "’"))  # 'em, '90s, 'n'
                 elif nxt.isspace():
@@ -129,6 +145,23 @@ _EMPHASIS_PAIRS: Sequence[tuple[str, str, str]] = (
 )
 
 
+def _emphasis_markers() -> list[tuple[bool, str, re.Pattern[str], re.Pattern[str]]]:
+    """(bbcode?, a character every marker holds, opener, closer) for each pair."""
+    out = []
+    for name, open_re, close_re in _EMPHASIS_PAIRS:
+        bbcode = name == "bbcode"
+        # markers sit at word boundaries: "snake_case", "2*3*4" and "ery[i]Forum" are text
+        opener = re.compile(r"(?<!\w)" + open_re if bbcode else
+                            r"(?<![\w*_\\])" + open_re + r"(?=[^\s*_])")
+        closer = re.compile(close_re + r"(?!\w)" if bbcode else
+                            r"(?<=[^\s*_])" + close_re + r"(?![\w*_])")
+        out.append((bbcode, "[" if bbcode else open_re[-1], opener, closer))
+    return out
+
+
+_EMPHASIS_MARKERS = _emphasis_markers()
+
+
 def find_emphasis(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
     """Marker pairs ``*x*``, ``_x_``, ``**x**``, ``[i]x[/i]`` -> removals and ranges.
 
@@ -137,34 +170,37 @@ def find_emphasis(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
     marker follows a non-space and precedes a space, punctuation or the end.
     Unpaired markers are left as they are.
     """
-    taken = [False] * (len(text) + 1)
+    if "*" not in text and "_" not in text and "[" not in text:
+        return [], []
+    taken: list[bool] = []
     pairs: list[tuple[int, int, int, int]] = []  # open_s, open_e, close_s, close_e
-    for _name, open_re, close_re in _EMPHASIS_PAIRS:
-        bbcode = _name == "bbcode"
-        # markers sit at word boundaries: "snake_case", "2*3*4" and "ery[i]Forum" are text
-        opener = re.compile(r"(?<!\w)" + open_re if bbcode else
-                            r"(?<![\w*_\\])" + open_re + r"(?=[^\s*_])")
-        closer = re.compile(close_re + r"(?!\w)" if bbcode else
-                            r"(?<=[^\s*_])" + close_re + r"(?![\w*_])")
+    for bbcode, char, opener, closer in _EMPHASIS_MARKERS:
+        if char not in text:
+            continue
+        if not taken:
+            taken = [False] * (len(text) + 1)
         pos = 0
         while True:
             om = opener.search(text, pos)
             if not om:
                 break
-            if any(taken[om.start():om.end()]):
-                pos = om.end()
+            o_start, o_end = om.span()
+            if any(taken[o_start:o_end]):
+                pos = o_end
                 continue
-            cm = closer.search(text, om.end())
-            if not cm or any(taken[cm.start():cm.end()]) or \
-                    (not bbcode and "\n" in text[om.end():cm.start()]):
-                pos = om.end()
+            cm = closer.search(text, o_end)
+            if not cm:
+                # no closer after this opener, so none after any later one either
+                break
+            c_start, c_end = cm.span()
+            if any(taken[c_start:c_end]) or \
+                    (not bbcode and text.find("\n", o_end, c_start) >= 0):
+                pos = o_end
                 continue
-            pairs.append((om.start(), om.end(), cm.start(), cm.end()))
-            for k in range(om.start(), om.end()):
-                taken[k] = True
-            for k in range(cm.start(), cm.end()):
-                taken[k] = True
-            pos = cm.end()
+            pairs.append((o_start, o_end, c_start, c_end))
+            taken[o_start:o_end] = [True] * (o_end - o_start)
+            taken[c_start:c_end] = [True] * (c_end - c_start)
+            pos = c_end
     edits: list[Edit] = []
     ranges: list[tuple[int, int]] = []
     for os_, oe, cs, ce in pairs:
@@ -195,13 +231,18 @@ class CleanParagraph:
 class _Applied:
     """Edits one fixer made: (old_start, old_end, new_start, new_end), sorted."""
 
-    def __init__(self, spans: list[tuple[int, int, int, int]]) -> None:
+    def __init__(self, spans: list[tuple[int, int, int, int]], keeps_offsets: bool) -> None:
         self.spans = spans
-        self._old_starts = [sp[0] for sp in spans]
-        self._new_starts = [sp[2] for sp in spans]
+        self.keeps_offsets = keeps_offsets
+        """One character for one character everywhere (most quote fixes): :meth:`back`
+        maps every offset to itself."""
+        self._old_starts: list[int] | None = None
+        self._new_starts: list[int] | None = None
 
     def back(self, offset: int) -> int:
         """Offset in the fixer's output -> offset in its input."""
+        if self._new_starts is None:
+            self._new_starts = [sp[2] for sp in self.spans]
         k = bisect.bisect_right(self._new_starts, offset) - 1
         if k < 0:
             return offset
@@ -212,6 +253,8 @@ class _Applied:
 
     def forward(self, offset: int) -> int:
         """Offset in the fixer's input -> offset in its output."""
+        if self._old_starts is None:
+            self._old_starts = [sp[0] for sp in self.spans]
         k = bisect.bisect_right(self._old_starts, offset) - 1
         if k < 0:
             return offset
@@ -221,48 +264,46 @@ class _Applied:
         return new_end + (offset - old_end)
 
 
-def _apply(text: str, edits: list[Edit]) -> tuple[str, _Applied, list[tuple[int, str, str]]]:
-    """Apply non-overlapping edits (an overlapping one is dropped). Returns the new text,
-    the offset map, and (input offset, before, after) of each edit."""
-    out: list[str] = []
-    spans: list[tuple[int, int, int, int]] = []
-    made: list[tuple[int, str, str]] = []
-    pos = 0
-    size = 0
-    for start, end, repl in sorted(edits):
-        if start < pos:
-            continue
-        out.append(text[pos:start])
-        size += start - pos
-        out.append(repl)
-        spans.append((start, end, size, size + len(repl)))
-        made.append((start, text[start:end], repl))
-        size += len(repl)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), _Applied(spans), made
-
-
-def clean_paragraph(text: str, origin: list[Origin], options: CleanOptions) -> CleanParagraph:
+def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) -> CleanParagraph:
     """Run every enabled fixer over one paragraph's text.
 
     ``origin[i]`` is the source (line, column) of ``text[i]``; each recorded change is
     mapped back through the earlier fixers to its place in the source.
     """
-    applied: list[_Applied] = []
+    shifting: list[_Applied] = []  # the earlier fixers' maps that move offsets, newest first
     changes: list[Change] = []
+    last = len(origin) - 1
 
     def apply(name: str, edits: list[Edit]) -> _Applied:
-        """Apply one fixer's edits and record each, mapped back through the earlier
-        fixers to its source position."""
+        """Apply one fixer's non-overlapping edits (an overlapping one is dropped) and
+        record each, mapped back through the earlier fixers to its source position."""
         nonlocal text
-        text, layer, made = _apply(text, edits)
-        for offset, before, after in made:
-            for earlier in reversed(applied):
+        out: list[str] = []
+        spans: list[tuple[int, int, int, int]] = []
+        pos = 0
+        shift = 0  # output offset minus input offset after the edits so far
+        keeps_offsets = True
+        for start, end, repl in sorted(edits):
+            if start < pos:
+                continue
+            out.append(text[pos:start])
+            out.append(repl)
+            size = len(repl)
+            spans.append((start, end, start + shift, start + shift + size))
+            if size != end - start or size > 1:
+                keeps_offsets = False
+                shift += size - (end - start)
+            offset = start
+            for earlier in shifting:
                 offset = earlier.back(offset)
-            line, col = origin[min(offset, len(origin) - 1)] if origin else (0, 0)
-            changes.append(Change(name, line, col, before, after))
-        applied.append(layer)
+            line, col = origin[offset if offset < last else last] if last >= 0 else (0, 0)
+            changes.append(Change(name, line, col, text[start:end], repl))
+            pos = end
+        out.append(text[pos:])
+        text = "".join(out)
+        layer = _Applied(spans, keeps_offsets)
+        if not keeps_offsets:
+            shifting.insert(0, layer)
         return layer
 
     for name, fixer in FIXERS.items():

@@ -10,10 +10,13 @@ rows of dots, ...). Chapter headings (``Chapter 3``, ``Part Two``, ``Prologue``,
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from .clean import Origin, clean_paragraph
 from .model import Change, Chapter, CleanOptions, Omission, Paragraph, Scene
@@ -32,35 +35,48 @@ _HEADING = re.compile(
     r"kapitel|chapitre|cap[ií]tulo|afterword|foreword|preface)\b.{0,70}$",
     re.IGNORECASE)
 _NUMBER_HEADING = re.compile(r"^\s*(?:[IVXLC]{1,7}|\d{1,3})\.?\s*$")
+# A marker line's first non-space character is always one of these (a text line's seldom is).
+_MARKER_FIRST = frozenset("*~#=_+-.•·°^<>|/\\oOxX")
 _MD_HEADING = re.compile(r"^#{1,6}\s+\S")
+_MD_PREFIX = re.compile(r"^#{1,6}\s+")
+_BOLD_LINE = re.compile(r"^(\*\*|__)(.+)\1$")
+_RUNS_ON = re.compile(r"[,;]\s+\w+\s+\w+")
+_DOTS = re.compile(r"\.{1,2}")
+_LETTER_MARK = re.compile(r"[oOxX]")
+# Longest text the heading patterns can match, so longer lines skip them: up to four
+# symbols, a nine-letter word and 70 more characters; a Roman or Arabic number and a dot.
+_HEADING_MAX = 4 + 9 + 70
+_NUMBER_HEADING_MAX = 7 + 1
 _TAB = 8
 
 
 def is_marker(line: str) -> bool:
     s = line.strip()
-    if not s or not _MARKER.match(line):
+    if not s or s[0] not in _MARKER_FIRST or not _MARKER.match(line):
         return False
-    if re.fullmatch(r"\.{1,2}", s):
+    if _DOTS.fullmatch(s):
         return False  # "." or ".." alone is more likely text than a break
-    return not re.fullmatch(r"[oOxX]", s)
+    return not _LETTER_MARK.fullmatch(s)
 
 
 def _heading_text(line: str) -> str | None:
     s = line.strip()
-    if _MD_HEADING.match(s):
-        s = re.sub(r"^#{1,6}\s+", "", s)
-        return re.sub(r"^(\*\*|__)(.+)\1$", r"\2", s).strip()
-    bare = re.sub(r"^(\*\*|__)(.+)\1$", r"\2", s).strip()
-    if _HEADING.match(bare) and not re.search(r"[,;]\s+\w+\s+\w+", bare) and \
+    if s[:1] == "#" and _MD_HEADING.match(s):
+        s = _MD_PREFIX.sub("", s)
+        return _BOLD_LINE.sub(r"\2", s).strip()
+    bare = _BOLD_LINE.sub(r"\2", s).strip() if s[:2] in ("**", "__") else s
+    if len(bare) <= _HEADING_MAX and _HEADING.match(bare) and not _RUNS_ON.search(bare) and \
             not bare.endswith((",", ";")) and len(bare.split()) <= 10:
         return bare
-    if _NUMBER_HEADING.match(s):
+    if len(s) <= _NUMBER_HEADING_MAX and _NUMBER_HEADING.match(s):
         return s
     return None
 
 
 def _indent(line: str) -> int:
-    return len(line.expandtabs(_TAB)) - len(line.expandtabs(_TAB).lstrip())
+    if "\t" in line:
+        line = line.expandtabs(_TAB)
+    return len(line) - len(line.lstrip())
 
 
 @dataclass
@@ -99,11 +115,12 @@ def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str])
                 current, blank = [], 0
             blank += 1
             continue
-        if is_marker(line) or (_heading_text(line) is not None and not current):
+        marker = is_marker(line)
+        heading = None if marker or current else _heading_text(line)
+        if marker or heading is not None:
             if current:
                 blocks.append(_Block(current, blank))
                 current, blank = [], 0
-            heading = None if is_marker(line) else _heading_text(line)
             kind = "marker" if heading is None else "heading"
             if kind == "heading" and idx + 1 < len(lines) and lines[idx + 1].strip() and \
                     not is_marker(lines[idx + 1]) and idx + 1 + 1 not in omitted:
@@ -126,11 +143,13 @@ def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str])
     for blk in blocks:
         # "CHAPTER I." over "Down the Rabbit-Hole": a two-line heading
         if blk.kind == "text" and len(blk.lines) == 2:
-            first, second = blk.lines[0][1].strip(), blk.lines[1][1].strip()
-            if _heading_text(first) is not None and len(second) <= 60 and \
-                    not second.endswith((".", ",", ";", "!", "?", '"', "”")):
+            second = blk.lines[1][1].strip()
+            if len(second) > 60 or second.endswith((".", ",", ";", "!", "?", '"', "”")):
+                continue
+            first = _heading_text(blk.lines[0][1].strip())
+            if first is not None:
                 blk.kind = "heading"
-                blk.heading = f"{_heading_text(first)} {second}"
+                blk.heading = f"{first} {second}"
     return blocks
 
 
@@ -167,25 +186,66 @@ def _is_verse(lines: list[tuple[int, str]], width: int) -> bool:
     if len(lines) < 2:
         return False
     deliberate = 0
+    room = width * 0.8
     for (_, a), (_, b) in itertools.pairwise(lines):
         a_s = a.rstrip()
-        first = b.strip().split(" ", 1)[0]
         if a_s.endswith("-"):
             continue
-        if len(a_s) + 1 + len(first) <= width * 0.8:
+        if len(a_s) + 1 + len(b.strip().partition(" ")[0]) <= room:
             deliberate += 1
     return deliberate * 2 > len(lines) - 1
 
 
-def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, list[Origin]]:
+class _Origins(Sequence[Origin]):
+    """Source (line, column) of each character of a joined paragraph, worked out only
+    for the few characters asked about: the text is runs of consecutive source columns
+    and one-character separators."""
+
+    __slots__ = ("_runs", "_size", "_starts")
+
+    def __init__(self, starts: list[int], runs: list[tuple[int, int, int]], size: int) -> None:
+        self._starts = starts  # offset where each run begins
+        self._runs = runs  # line, column, 1 (a run) or 0 (a separator: one fixed origin)
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> Origin: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Origin]: ...
+
+    def __getitem__(self, index: int | slice) -> Origin | Sequence[Origin]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(self._size))]
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        k = bisect.bisect_right(self._starts, index) - 1
+        line, column, step = self._runs[k]
+        return line, column + (index - self._starts[k]) * step
+
+
+def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, _Origins]:
     """Join a paragraph's lines, mapping each character to its source (line, column)."""
+    if len(lines) == 1 and lines[0][1].strip():
+        no, raw = lines[0]
+        lstripped = raw.lstrip()
+        text = lstripped.rstrip()
+        return text, _Origins([0], [(no, len(raw) - len(lstripped) + 1, 1)], len(text))
     parts: list[str] = []
-    origin: list[Origin] = []
+    starts: list[int] = []
+    runs: list[tuple[int, int, int]] = []
+    size = 0
+    last: Origin | None = None  # origin of the last character so far
+    prev = ""
     for k, (no, raw) in enumerate(lines):
-        stripped = raw.strip()
-        col = len(raw) - len(raw.lstrip()) + 1
+        lstripped = raw.lstrip()
+        stripped = lstripped.rstrip()
         if k:
-            prev = parts[-1] if parts else ""
             if verse:
                 sep = "\n"
             elif prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and \
@@ -195,10 +255,21 @@ def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, list[Origin]]
                 sep = " "
             if sep:
                 parts.append(sep)
-                origin.append(origin[-1] if origin else (no, 1))
+                # the separator maps where the last character does
+                if last is None:
+                    last = (no, 1)
+                starts.append(size)
+                runs.append((*last, 0))
+                size += 1
         parts.append(stripped)
-        origin.extend(zip(itertools.repeat(no), range(col, col + len(stripped)), strict=False))
-    return "".join(parts), origin
+        if stripped:
+            col = len(raw) - len(lstripped) + 1
+            starts.append(size)
+            runs.append((no, col, 1))
+            size += len(stripped)
+            last = (no, col + len(stripped) - 1)
+        prev = stripped
+    return "".join(parts), _Origins(starts, runs, size)
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
