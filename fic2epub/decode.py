@@ -45,6 +45,11 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _C1_OR_SURROGATE = re.compile("[\x80-\x9f\ud800-\udfff]")
 # Control characters removed from the text: all of Cc except tab and line feed.
+# Typographic punctuation that well-encoded stories are full of: a line whose only
+# non-ASCII characters are these is not mojibake (mis-decoded text always leaves letters
+# such as "â", "Ã" or "Â" behind), so ftfy need not look at it.
+_PLAIN_PUNCTUATION = dict.fromkeys(map(ord, "\u2018\u2019\u201c\u201d\u2013\u2014\u2026"))
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the quick test first
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -69,7 +74,7 @@ def _sniff_binary(data: bytes) -> str | None:
     if not sample:
         return None
     nuls = sample.count(0)
-    controls = sum(sample.count(b) for b in _CONTROL_BYTES)
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if nuls > max(2, len(sample) // 100) or controls > max(8, len(sample) // 20):
         return "binary data"
     return None
@@ -251,8 +256,8 @@ def repair_mojibake(text: str) -> str:
     lines = text.split("\n")
     changed = False
     for k, line in enumerate(lines):
-        if line.isascii():
-            continue
+        if line.isascii() or line.translate(_PLAIN_PUNCTUATION).isascii():
+            continue  # curly quotes, dashes and ellipses alone are never mojibake
         if ftfy.badness.is_bad(line) or _C1_OR_SURROGATE.search(line):
             fixed = ftfy.fix_text(line, config)
             if fixed != line and "\n" not in fixed:
@@ -274,7 +279,8 @@ def decode(data: bytes) -> Decoded:
     raw = data.decode(encoding, errors="replace")
     if encoding != "utf-16":
         raw = raw.rstrip("\x00\x1a")  # trailing NUL padding and the DOS end-of-file mark
-    raw = _LINE_END.sub("\n", raw)
+    if "\r" in raw:
+        raw = _LINE_END.sub("\n", raw)
     changes: list[Change] = []
 
     text = raw
@@ -283,7 +289,7 @@ def decode(data: bytes) -> Decoded:
         if fixed != text:
             changes.extend(_record_line_diffs("mojibake", text, fixed))
             text = fixed
-    removed = _CONTROL.sub("", text)
+    removed = _CONTROL.sub("", text) if _CONTROL_CHAR.search(text) else text
     if removed != text:
         for m in _CONTROL.finditer(text):
             line, col = _line_col(text, m.start())
