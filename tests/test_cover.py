@@ -117,7 +117,7 @@ DESIGNS = [
 def _plain_jpeg(img: Image.Image) -> bytes:
     """The cover as one plain encode, without restart markers (how it used to be written)."""
     out = io.BytesIO()
-    img.save(out, format="JPEG", quality=90, subsampling=0, optimize=False)
+    img.save(out, format="JPEG", quality=90, subsampling=2, optimize=False)
     return out.getvalue()
 
 
