@@ -182,7 +182,9 @@ def package(story: Story, documents: list[Document], css: bytes, lang: str,
 
 def _zip(files: dict[str, bytes]) -> bytes:
     """A deterministic container: fixed entry times and order, ``mimetype`` first and
-    stored, images stored (they are compressed already), the rest deflated."""
+    stored, images stored (they are compressed already), the rest deflated at level 1:
+    measured on a bench book, 0.5 ms instead of 1.3 ms at level 6, for 0.9 kB more in a
+    ~200 kB book (the cover image is most of it)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         order = ["mimetype", *sorted(n for n in files if n != "mimetype")]
@@ -196,7 +198,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
             content = files[name]
             if name.endswith(".ncx"):
                 content = _ncx_depth(content)
-            dst.writestr(info, content, compresslevel=6)
+            dst.writestr(info, content, compresslevel=1)
     return out.getvalue()
 
 
