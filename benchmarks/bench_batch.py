@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -109,12 +110,20 @@ class PeakRSS:
         self._thread.join()
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_fic2epub(src: Path, out: Path, jobs: int,
-                 force: bool = True) -> tuple[float, int, int, int]:
+                 force: bool = True) -> tuple[float, int, int, int, float]:
+    """Wall seconds, peak RSS summed, peak PSS summed, peak single RSS, CPU seconds of the
+    whole process tree (user + system; needs nothing else converting at the same time)."""
     cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(out), "-j", str(jobs),
            "-q"]
     if force:
         cmd.append("--force")
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = PeakRSS(proc.pid)
@@ -123,7 +132,7 @@ def run_fic2epub(src: Path, out: Path, jobs: int,
     peak.stop()
     if proc.returncode != 0:
         sys.exit(f"fic2epub failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return elapsed, peak.peak, peak.peak_pss, peak.peak_single
+    return elapsed, peak.peak, peak.peak_pss, peak.peak_single, _children_cpu() - cpu
 
 
 def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> float | None:
@@ -191,9 +200,9 @@ def main() -> None:
 
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
-    t_first, peak_all, peak_pss, peak_one = run_fic2epub(src, out, args.jobs)
+    t_first, peak_all, peak_pss, peak_one, cpu_first = run_fic2epub(src, out, args.jobs)
     rate = len(files) / t_first
-    t_second, _, _, _ = run_fic2epub(src, out, args.jobs, force=False)
+    t_second, _, _, _, _ = run_fic2epub(src, out, args.jobs, force=False)
 
     print()
     print(f"{'tool':<10} {'stories':>8} {'seconds':>9} {'stories/s':>10}")
@@ -216,6 +225,8 @@ def main() -> None:
     print(f"peak memory, fic2epub over {len(files)} stories: {peak_pss / 2**20:.0f} MB PSS "
           f"(all processes, shared pages counted once), {peak_all / 2**20:.0f} MB RSS summed "
           f"over processes, {peak_one / 2**20:.0f} MB largest single process")
+    print(f"CPU time, fic2epub: {1000 * cpu_first / len(files):.1f} ms a story "
+          f"(all processes, user + system)")
     print(f"second build (unchanged): {t_second:.2f} s = {100 * t_second / t_first:.1f}% "
           f"of the first")
 
@@ -229,7 +240,7 @@ def main() -> None:
                 fh.write(files[k % len(files)].read_text(encoding="utf-8").split("\n\n", 1)[1])
                 fh.write("\n\n")
                 k += 1
-        t_big, peak_big, pss_big, _ = run_fic2epub(big, work / "big_out", 1)
+        t_big, peak_big, pss_big, _, _ = run_fic2epub(big, work / "big_out", 1)
         print(f"{big.stat().st_size / 2**20:.0f} MB story: {t_big:.1f} s, peak memory "
               f"{peak_big / 2**20:.0f} MB RSS ({pss_big / 2**20:.0f} MB PSS)")
 
