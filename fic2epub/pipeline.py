@@ -11,6 +11,7 @@ in :mod:`fic2epub.files`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import uuid
@@ -119,7 +120,9 @@ def detect_language(story: Story) -> str:
     return str(lang) if _LANG_TAG.match(str(lang)) else "en"
 
 
+@functools.cache
 def default_css() -> bytes:
+    """The bundled stylesheet (read once per process)."""
     return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
 
 
