@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import multiprocessing.context
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -155,23 +156,31 @@ def serial(tasks: Iterable[Task]) -> Iterator[Result]:
 
 
 def _fork_context() -> multiprocessing.context.BaseContext | None:
-    """Fork where the platform has it: workers then share the parent's loaded modules
-    and models (copy-on-write) instead of each loading its own copy."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    """Fork on Linux: workers then share the parent's loaded modules and models
+    (copy-on-write) instead of each loading its own copy. Elsewhere the platform's
+    default (spawn on macOS and Windows, where forking a process that has loaded system
+    frameworks is unsafe)."""
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return None
     return multiprocessing.get_context("fork")
 
 
-def _warm_up() -> None:
+def _warm_up() -> bool:
     """Before forking: load everything a conversion needs (the language model, the cover
-    fonts, the stylesheet) once in the parent, and move the parent's objects out of the
-    garbage collector's reach (``gc.freeze``) so that collections in the workers do not
-    touch, and so copy, the shared pages. Measured on 300 stories with 2 workers: 186 MB
-    PSS in all instead of 269 MB."""
-    from .pipeline import warm_up
+    fonts and backgrounds, the lazily imported libraries) once in the parent, then move
+    the parent's objects out of the garbage collector's reach (``gc.freeze``), so that
+    collections in the workers do not touch, and so copy, the shared pages. Measured on
+    300 stories with 2 workers: 186 MB PSS in all instead of 269 MB. Only an
+    optimisation: if it fails, the workers load what they need themselves."""
+    try:
+        from .pipeline import warm_up
 
-    warm_up()
+        warm_up()
+    except Exception:
+        return False
+    gc.collect()
     gc.freeze()
+    return True
 
 
 def run_tasks(tasks: list[Task]) -> list[Result]:
@@ -179,38 +188,54 @@ def run_tasks(tasks: list[Task]) -> list[Result]:
     return [run_task(task) for task in tasks]
 
 
-def chunk_size(count: int, jobs: int) -> int:
-    """Tasks sent to a worker at a time: up to 8 in a big batch (each round trip costs
-    the parent ~1 ms), 1 in a small one so that the work still spreads over all workers."""
-    return max(1, min(8, count // (max(1, jobs) * 16)))
+def chunk_size(remaining: int, jobs: int) -> int:
+    """Tasks sent to a worker at a time: up to 8 while many remain (each round trip costs
+    the parent ~1 ms), down to 1 for the last ones and in small batches, so that the work
+    still spreads over all workers to the end."""
+    return max(1, min(8, remaining // (max(1, jobs) * 16)))
+
+
+def _chunks(tasks: Iterable[Task], jobs: int) -> Iterator[list[Task]]:
+    remaining = len(tasks) if isinstance(tasks, Sized) else 0
+    it = iter(tasks)
+    while True:
+        chunk = list(itertools.islice(it, chunk_size(remaining, jobs)))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield chunk
 
 
 def process_pool(jobs: int) -> Executor:
     def run(tasks: Iterable[Task]) -> Iterator[Result]:
         window = max(1, jobs) * 3
-        size = chunk_size(len(tasks), jobs) if isinstance(tasks, Sized) else 1
-        it = iter(tasks)
-        first = next(it, None)
+        chunks = _chunks(tasks, jobs)
+        first = next(chunks, None)
         if first is None:
             return  # nothing to convert: no workers, no warm-up
-        it = itertools.chain([first], it)
-        chunks = iter(lambda: list(itertools.islice(it, size)), [])
         context = _fork_context()
-        if context is not None:
-            _warm_up()
+        frozen = context is not None and _warm_up()
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            pending: set[Future[list[Result]]] = set()
-            for chunk in chunks:
-                pending.add(pool.submit(run_tasks, chunk))
-                if len(pending) >= window:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield from fut.result()
-                    nxt = next(chunks, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(run_tasks, nxt))
+            pending: set[Future[list[Result]]] = {pool.submit(run_tasks, first)}
+            if frozen:
+                gc.unfreeze()  # with fork, every worker started at the first submit
+            try:
+                for chunk in chunks:
+                    pending.add(pool.submit(run_tasks, chunk))
+                    if len(pending) >= window:
+                        break
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield from fut.result()
+                        nxt = next(chunks, None)
+                        if nxt is not None:
+                            pending.add(pool.submit(run_tasks, nxt))
+            except BaseException:
+                # Ctrl-C, or the consumer stopped: drop the queued chunks instead of
+                # waiting for them (the books already written stay, whole)
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     return run
 
 

@@ -207,6 +207,7 @@ def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
     if not quiet and sys.stderr.isatty() and total > 1:
         from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # no monitor thread: batch workers are forked
         bar = tqdm(total=total, unit="story", file=sys.stderr, dynamic_ncols=True)
     for done, result in enumerate(stream, 1):
         line = None

@@ -513,6 +513,12 @@ def _blank(background: RGB, accent: RGB) -> _Blank | None:
     return _Blank(header, segments, pixels, tuple(middle))
 
 
+def warm_up_covers() -> None:
+    """Code the blank cover of every colour scheme now (before batch workers fork)."""
+    for background, _text, accent in PALETTE:
+        _blank(background, accent)
+
+
 def _splice(plan: Design) -> bytes | None:
     """The cover's JPEG, coding only the block rows with marks on them and taking the rest
     from the blank; the same bytes as ``encode(plan.image())``. None when that cannot be

@@ -28,6 +28,7 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
     ``root`` is the folder a file was found under (its own folder for a named file), so
     output can mirror the input layout. Symlinks that lead outside a folder are skipped.
     """
+    _resolved_abs.cache_clear()
     found: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     for path in paths:
@@ -90,11 +91,17 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
 _TXT = re.compile(r"\.txt$", re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=1024)
 def _resolved(folder: Path) -> Path:
     """A folder's real path; cached, because a batch asks for the same few folders for
-    every one of thousands of files."""
-    return folder.resolve()
+    every one of thousands of files. Keyed on the absolute path (a change of working
+    directory cannot return another folder's answer) and emptied by :func:`find_inputs`
+    at the start of every batch (a folder replaced by a symlink is seen)."""
+    return _resolved_abs(os.path.abspath(folder))
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved_abs(folder: str) -> Path:
+    return Path(folder).resolve()
 
 
 MAX_INPUT_BYTES = 64 * 2**20

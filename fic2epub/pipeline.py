@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .cover import CoverImage, generate_cover
+from .cover import CoverImage, generate_cover, warm_up_covers
 from .decode import decode
 from .errors import ConfigError, EmptyStoryError
 from .header import parse_front, smart_title_case
@@ -151,6 +151,10 @@ def warm_up(config: Config = DEFAULT_CONFIG) -> None:
     """Convert a tiny story, so that models, fonts and caches are loaded (used before
     forking batch workers, which then share them)."""
     convert(_WARM_UP, "warm-up.txt", config)
+    import charset_normalizer  # noqa: F401  (imported lazily where used)
+    import ftfy.badness  # noqa: F401
+
+    warm_up_covers()
 
 
 def combine(stories: list[Story], name: str) -> Story:

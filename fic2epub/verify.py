@@ -194,6 +194,7 @@ def check_words(story: Story, data: bytes) -> None:
     source's words, in order."""
     problem = first_difference_chunked(iter_source_word_chunks(story), book_pages_words(data))
     if problem:  # again, word by word with line numbers, to say where
-        problem = first_difference_chunked(iter_source_chunks(story), book_pages_words(data))
+        problem = first_difference_chunked(iter_source_chunks(story),
+                                           book_pages_words(data)) or problem
     if problem:
         raise VerificationError(f"verification failed: {problem}")

@@ -160,3 +160,19 @@ def test_dask_executor_on_a_local_cluster(tmp_path: Path, epubcheck) -> None:
 def test_dask_needs_a_scheduler(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["build", str(INPUT), "--executor", "dask"])
     assert res.exit_code == 2 and "--scheduler" in res.stderr
+
+
+def test_output_layout_follows_the_working_directory(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folder paths are cached for speed; the cache must not carry a relative path's
+    answer from one working directory into another (a long-lived library user)."""
+    from fic2epub.files import find_inputs, output_path
+
+    for name, sub in (("a", "first"), ("b", "second")):
+        (tmp_path / name / "input" / sub).mkdir(parents=True)
+        (tmp_path / name / "input" / sub / "s.txt").write_text("Some words.\n")
+    for name, sub in (("a", "first"), ("b", "second")):
+        monkeypatch.chdir(tmp_path / name)
+        [(source, root)] = find_inputs([Path("input")])
+        target = output_path(source, root, Path("out"), set())
+        assert target == Path("out") / sub / "s.epub"
