@@ -11,6 +11,8 @@ first --calibre-sample (default 100: at ~0.7 s a story all 1,000 would take ~6 m
 on 2 cores); both are the same files fic2epub converts, and rates are per story.
 fic2epub runs as its CLI, `fic2epub build DIR -o OUT -j JOBS -q --force`, over the whole
 corpus. The floor is one process reading each file and writing it deflated into a zip.
+Memory is measured in a separate build (sampling every process's RSS and PSS costs CPU
+and slowed the timed build by up to 2x when they were one run).
 
 The corpus is deterministic: story-sized pieces (1,500-4,500 words) cut from
 ../shared/corpus/files and ../shared/samples, each given a header block.
@@ -70,11 +72,21 @@ def build_corpus(dest: Path, count: int) -> list[Path]:
     return files
 
 
+def _pss_kb(pid: int) -> int:
+    """PSS of one process from /proc/PID/smaps_rollup (cheap to read, unlike smaps)."""
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
 class PeakRSS:
-    """Peak memory of a process and all its children (sampled every 50 ms): the sum of
+    """Peak memory of a process and all its children (sampled every 100 ms): the sum of
     RSS (counts pages that forked workers share with their parent once per process), the
     sum of PSS (shared pages split between the processes sharing them: what the tree
-    really uses), and the largest single RSS."""
+    really uses), and the largest single RSS. Sampling costs CPU, so the timed runs are
+    separate runs without it."""
 
     def __init__(self, pid: int) -> None:
         import psutil
@@ -97,13 +109,13 @@ class PeakRSS:
                 self.peak = max(self.peak, sum(rss))
                 self.peak_single = max(self.peak_single, max(rss))
                 try:
-                    pss = sum(p.memory_full_info().pss for p in procs)
+                    pss = sum(_pss_kb(p.pid) for p in procs) * 1024
                     self.peak_pss = max(self.peak_pss, pss)
-                except (psutil.Error, AttributeError):
+                except OSError:
                     pass
             except psutil.Error:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     def stop(self) -> None:
         self._stop.set()
@@ -115,10 +127,10 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_fic2epub(src: Path, out: Path, jobs: int,
-                 force: bool = True) -> tuple[float, int, int, int, float]:
-    """Wall seconds, peak RSS summed, peak PSS summed, peak single RSS, CPU seconds of the
-    whole process tree (user + system; needs nothing else converting at the same time)."""
+def run_fic2epub(src: Path, out: Path, jobs: int, force: bool = True,
+                 memory: bool = False) -> tuple[float, int, int, int, float]:
+    """Wall seconds, peak RSS summed, peak PSS summed, peak single RSS (0 unless
+    ``memory``), CPU seconds of the whole process tree (user + system)."""
     cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(out), "-j", str(jobs),
            "-q"]
     if force:
@@ -126,12 +138,15 @@ def run_fic2epub(src: Path, out: Path, jobs: int,
     cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = PeakRSS(proc.pid)
+    peak = PeakRSS(proc.pid) if memory else None
     _, err = proc.communicate()
     elapsed = time.perf_counter() - start
-    peak.stop()
+    if peak is not None:
+        peak.stop()
     if proc.returncode != 0:
         sys.exit(f"fic2epub failed ({proc.returncode}): {err.decode()[-2000:]}")
+    if peak is None:
+        return elapsed, 0, 0, 0, _children_cpu() - cpu
     return elapsed, peak.peak, peak.peak_pss, peak.peak_single, _children_cpu() - cpu
 
 
@@ -200,9 +215,13 @@ def main() -> None:
 
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
-    t_first, peak_all, peak_pss, peak_one, cpu_first = run_fic2epub(src, out, args.jobs)
+    shutil.rmtree(work / "out-memory", ignore_errors=True)
+    t_first, _, _, _, cpu_first = run_fic2epub(src, out, args.jobs)
     rate = len(files) / t_first
     t_second, _, _, _, _ = run_fic2epub(src, out, args.jobs, force=False)
+    # memory: a separate full build, sampled (the sampling would slow the timed run)
+    _, peak_all, peak_pss, peak_one, _ = run_fic2epub(src, work / "out-memory", args.jobs,
+                                                      memory=True)
 
     print()
     print(f"{'tool':<10} {'stories':>8} {'seconds':>9} {'stories/s':>10}")
@@ -240,7 +259,8 @@ def main() -> None:
                 fh.write(files[k % len(files)].read_text(encoding="utf-8").split("\n\n", 1)[1])
                 fh.write("\n\n")
                 k += 1
-        t_big, peak_big, pss_big, _, _ = run_fic2epub(big, work / "big_out", 1)
+        t_big, _, _, _, _ = run_fic2epub(big, work / "big_out", 1)
+        _, peak_big, pss_big, _, _ = run_fic2epub(big, work / "big_out", 1, memory=True)
         print(f"{big.stat().st_size / 2**20:.0f} MB story: {t_big:.1f} s, peak memory "
               f"{peak_big / 2**20:.0f} MB RSS ({pss_big / 2**20:.0f} MB PSS)")
 
