@@ -71,13 +71,20 @@ def run_epubcheck(path: Path) -> CheckReport:
     return CheckReport(path, counts["ERROR"], counts["WARNING"], counts["FATAL"], messages)
 
 
+def require(available: bool, in_ci: str, otherwise: str) -> None:
+    """A tool the tests need: missing in CI is a failure (``in_ci``), elsewhere the
+    test is skipped (``otherwise``)."""
+    if not available:
+        if os.environ.get("CI"):
+            pytest.fail(in_ci)
+        pytest.skip(otherwise)
+
+
 @pytest.fixture(scope="session")
 def epubcheck() -> object:
     """A function: list of EPUB paths -> list of CheckReport (two at a time)."""
-    if not java_available():
-        if os.environ.get("CI"):
-            pytest.fail("Java is required for EPUBCheck in CI")
-        pytest.skip("Java is not installed: EPUBCheck cannot run")
+    require(java_available(), "Java is required for EPUBCheck in CI",
+            "Java is not installed: EPUBCheck cannot run")
 
     def check(paths: list[Path]) -> list[CheckReport]:
         with ThreadPoolExecutor(max_workers=2) as pool:

@@ -3,13 +3,12 @@ blank, and a missing browser is one clear line."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, require
 from PIL import Image
 
 from fic2epub import convert
@@ -26,10 +25,8 @@ def has_browser() -> bool:
 
 @pytest.fixture(scope="module")
 def browser() -> None:
-    if not has_browser():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is required for the preview tests in CI")
-        pytest.skip("chromium is not installed")
+    require(has_browser(), "chromium is required for the preview tests in CI",
+            "chromium is not installed")
 
 
 def not_blank(png: Path) -> float:
