@@ -39,15 +39,25 @@ def iter_source_words(story: Story) -> Iterator[tuple[str, int]]:
         yield from zip(chunk, lines, strict=True)
 
 
-def iter_source_chunks(story: Story, size: int = 2000) -> Iterator[tuple[list[str], list[int]]]:
-    """The same words in chunks of about ``size`` lines: (words, their line numbers)."""
+def _line_chunks(story: Story, size: int) -> Iterator[tuple[int, list[str]]]:
+    """The source lines in chunks of ``size``, omitted lines blanked: (number of the
+    chunk's first line minus one, lines)."""
     omitted = {n for o in story.omissions for n in range(o.start_line, o.end_line + 1)}
     lines = story.text.split("\n")
     for base in range(0, len(lines), size):
+        chunk = lines[base:base + size]
+        if omitted:
+            chunk = ["" if k in omitted else line for k, line in enumerate(chunk, base + 1)]
+        yield base, chunk
+
+
+def iter_source_chunks(story: Story, size: int = 2000) -> Iterator[tuple[list[str], list[int]]]:
+    """The same words in chunks of about ``size`` lines: (words, their line numbers)."""
+    for base, chunk in _line_chunks(story, size):
         out: list[str] = []
         nos: list[int] = []
-        for k, line in enumerate(lines[base:base + size], base + 1):
-            if k not in omitted and line:
+        for k, line in enumerate(chunk, base + 1):
+            if line:
                 found = words(line)
                 out.extend(found)
                 nos.extend([k] * len(found))
@@ -58,12 +68,7 @@ def iter_source_word_chunks(story: Story,
                             size: int = 2000) -> Iterator[tuple[list[str], list[int]]]:
     """The words of :func:`iter_source_chunks` without their line numbers (line 0): one
     regex pass over each chunk of lines instead of one per line. For the fast check."""
-    omitted = {n for o in story.omissions for n in range(o.start_line, o.end_line + 1)}
-    lines = story.text.split("\n")
-    for base in range(0, len(lines), size):
-        chunk = lines[base:base + size]
-        if omitted:
-            chunk = ["" if k in omitted else line for k, line in enumerate(chunk, base + 1)]
+    for _base, chunk in _line_chunks(story, size):
         found = words("\n".join(chunk))
         yield found, [0] * len(found)
 
