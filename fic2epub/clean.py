@@ -231,11 +231,8 @@ class CleanParagraph:
 class _Applied:
     """Edits one fixer made: (old_start, old_end, new_start, new_end), sorted."""
 
-    def __init__(self, spans: list[tuple[int, int, int, int]], keeps_offsets: bool) -> None:
+    def __init__(self, spans: list[tuple[int, int, int, int]]) -> None:
         self.spans = spans
-        self.keeps_offsets = keeps_offsets
-        """One character for one character everywhere (most quote fixes): :meth:`back`
-        maps every offset to itself."""
         self._old_starts: list[int] | None = None
         self._new_starts: list[int] | None = None
 
@@ -301,7 +298,7 @@ def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) 
             pos = end
         out.append(text[pos:])
         text = "".join(out)
-        layer = _Applied(spans, keeps_offsets)
+        layer = _Applied(spans)
         if not keeps_offsets:
             shifting.insert(0, layer)
         return layer
