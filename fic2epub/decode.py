@@ -44,11 +44,11 @@ _MAGIC = {
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _C1_OR_SURROGATE = re.compile("[\x80-\x9f\ud800-\udfff]")
-# Control characters removed from the text: all of Cc except tab and line feed.
 # Typographic punctuation that well-encoded stories are full of: a line whose only
 # non-ASCII characters are these is not mojibake (mis-decoded text always leaves letters
 # such as "â", "Ã" or "Â" behind), so ftfy need not look at it.
 _PLAIN_PUNCTUATION = dict.fromkeys(map(ord, "\u2018\u2019\u201c\u201d\u2013\u2014\u2026"))
+# Control characters removed from the text: all of Cc except tab and line feed.
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the quick test first
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
