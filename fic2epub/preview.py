@@ -21,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from .errors import Fic2EpubError
+from .verify import spine_items
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PAGE_SIZE = (600, 900)  # CSS pixels: a 6-inch e-reader's page, portrait
@@ -30,8 +31,6 @@ READER_CSS = (
     " font-family: 'Source Serif Pro', 'DejaVu Serif', Georgia, serif; font-size: 20px;"
     " line-height: 1.45; color: #1b1b1b; }\n"
 )
-NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
-      "opf": "http://www.idpf.org/2007/opf"}
 
 
 class PreviewError(Fic2EpubError):
@@ -62,18 +61,11 @@ def find_browser() -> str:
 def pick_pages(book: zipfile.ZipFile) -> list[Page]:
     """The cover, title page, disclaimer and first story page, those the book has."""
     try:
-        container = etree.fromstring(book.read("META-INF/container.xml"))
-        opf_path = container.find(".//c:rootfile", NS).get("full-path")
-        opf = etree.fromstring(book.read(opf_path))
-    except (KeyError, AttributeError, etree.XMLSyntaxError) as exc:
+        items = spine_items(book)
+    except (KeyError, etree.XMLSyntaxError) as exc:
         raise PreviewError("not an EPUB (no readable container.xml / package document)") \
             from exc
-    base = posixpath.dirname(opf_path)
-    items = {i.get("id"): (posixpath.normpath(posixpath.join(base, i.get("href", ""))),
-                           i.get("media-type"))
-             for i in opf.findall(".//opf:manifest/opf:item", NS)}
-    spine = [items[r.get("idref")][0] for r in opf.findall(".//opf:spine/opf:itemref", NS)
-             if r.get("idref") in items and items[r.get("idref")][1] == "application/xhtml+xml"]
+    spine = [path for path, media_type in items if media_type == "application/xhtml+xml"]
     pages: list[Page] = []
     rules = (("cover", lambda p: posixpath.basename(p).startswith("cover")),
              ("titlepage", lambda p: "titlepage" in posixpath.basename(p)),

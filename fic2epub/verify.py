@@ -101,8 +101,26 @@ def book_story_words(data: bytes) -> list[str]:
     return out
 
 
-_NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
+NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
        "opf": "http://www.idpf.org/2007/opf"}
+
+
+def spine_items(zf: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(path in the ZIP, media type) of each spine item in reading order, found through
+    ``META-INF/container.xml`` and the package document. Raises KeyError or
+    ``etree.XMLSyntaxError`` when the book has no readable container or package."""
+    container = etree.fromstring(zf.read("META-INF/container.xml"))
+    rootfile = container.find(".//c:rootfile", NS)
+    opf_path = rootfile.get("full-path") if rootfile is not None else None
+    if not opf_path:
+        raise KeyError("META-INF/container.xml names no package document")
+    opf = etree.fromstring(zf.read(opf_path))
+    base = posixpath.dirname(opf_path)
+    items = {i.get("id"): (posixpath.normpath(posixpath.join(base, i.get("href", ""))),
+                           i.get("media-type", ""))
+             for i in opf.iterfind(".//opf:manifest/opf:item", NS)}
+    return [items[r.get("idref")] for r in opf.iterfind(".//opf:spine/opf:itemref", NS)
+            if r.get("idref") in items]
 
 
 def book_pages_words(data: bytes) -> Iterator[list[str]]:
@@ -111,15 +129,7 @@ def book_pages_words(data: bytes) -> Iterator[list[str]]:
     page at a time so that memory stays bounded for huge books."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            container = etree.fromstring(zf.read("META-INF/container.xml"))
-            rootfile = container.find(".//c:rootfile", _NS)
-            opf_path = rootfile.get("full-path", "") if rootfile is not None else ""
-            opf = etree.fromstring(zf.read(opf_path))
-            base = posixpath.dirname(opf_path)
-            hrefs = {i.get("id"): posixpath.join(base, i.get("href", ""))
-                     for i in opf.iterfind(".//opf:manifest/opf:item", _NS)}
-            for ref in opf.iterfind(".//opf:spine/opf:itemref", _NS):
-                name = hrefs.get(ref.get("idref"), "")
+            for name, _media_type in spine_items(zf):
                 if "/chapter-" not in f"/{name}":
                     continue
                 page = etree.fromstring(zf.read(name))
