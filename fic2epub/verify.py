@@ -23,14 +23,43 @@ from .model import Story
 
 _WORD = re.compile(r"\w+")  # after "_" -> " ": runs of letters and digits (faster than [^\W_])
 _TAGS = re.compile(r"\[/?(?:i|b|em|u)\]", re.IGNORECASE)
+# ASCII bytes: letters lower-cased, digits kept, everything else a space; bytes of
+# non-ASCII characters kept as they are (their tokens go through the regex).
+_ASCII_WORDS = bytes(b + 32 if 65 <= b <= 90 else b if 48 <= b <= 57 or 97 <= b <= 122
+                     or b >= 128 else 32 for b in range(256))
+# Typographic punctuation the cleaner writes (curly quotes, dashes, ellipsis, no-break
+# space): none is part of a word, and removing them first keeps most text on the fast path.
+_TYPOGRAPHIC = "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0"
 
 
-def words(text: str) -> list[str]:
-    if "[" in text:
-        text = _TAGS.sub(" ", text)
+def _regex_words(text: str) -> list[str]:
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return _WORD.findall(text.casefold().replace("_", " "))
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, case-folded: runs of letters and digits (Unicode ``\\w``
+    without ``_``, after NFC), BBCode tags such as ``[i]`` removed.
+
+    Same result as one regex pass, about twice as fast: ASCII letters and digits are
+    found with one byte translation and a split; only the tokens that hold other
+    characters go through the regex (tested against it in tests/test_verify.py)."""
+    if "[" in text:
+        text = _TAGS.sub(" ", text)
+    if not text.isascii():
+        for ch in _TYPOGRAPHIC:
+            if ch in text:
+                text = text.replace(ch, " ")
+        if not text.isascii():
+            out: list[str] = []
+            for token in text.encode("utf-8").translate(_ASCII_WORDS).split():
+                if token.isascii():
+                    out.append(token.decode("ascii"))
+                else:
+                    out.extend(_regex_words(token.decode("utf-8")))
+            return out
+    return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
 
 
 def iter_source_words(story: Story) -> Iterator[tuple[str, int]]:

@@ -4,13 +4,17 @@ and the message names the word and its line in the source."""
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fic2epub.errors import VerificationError
 from fic2epub.pipeline import convert, parse
-from fic2epub.verify import check_words
+from fic2epub.verify import check_words, words
 
 SOURCE = (b"Title: Tampered\nAuthor: Tester\n\n"
           b"The first paragraph has a lantern in it.\n\n"
@@ -54,3 +58,22 @@ def test_underscore_separates_words() -> None:
     book = tamper(convert(SOURCE, "t.txt").epub, b"heron_under", b"heronunder")
     with pytest.raises(VerificationError, match="'heron' \\(line 6\\)"):
         check_words(parse(SOURCE, "t.txt"), book)
+
+
+# Characters where the fast path and the regex could part ways: ASCII letters, digits,
+# "_" and punctuation, BBCode, typographic punctuation, combining marks (NFC), letters
+# that case-fold to several (ß, İ, ligatures), no-break and ideographic spaces, CJK,
+# other scripts' digits, Roman numerals and mathematical letters.
+_TRICKY = ("aZ09_ \n\t.,'\"-[]/ib<=>\u00e9e\u0301\u00df\u2019\u2018\u201c\u201d\u2013"
+           "\u2014\u2026\u00a0\u0130\ufb01\u0338\u3000\u4e2d\u0660\u00bd\u2163"
+           "\U0001d400\u00c5A\u030a")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_TRICKY, max_size=40) | st.text(max_size=40))
+def test_words_matches_the_regex_definition(text: str) -> None:
+    reference = text
+    if "[" in reference:
+        reference = re.sub(r"\[/?(?:i|b|em|u)\]", " ", reference, flags=re.IGNORECASE)
+    reference = unicodedata.normalize("NFC", reference).casefold().replace("_", " ")
+    assert words(text) == re.findall(r"\w+", reference)
