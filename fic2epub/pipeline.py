@@ -91,6 +91,11 @@ _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+_LANG_SAMPLE = 800
+"""Characters of prose given to the language classifier. Its time grows with the
+sample; on 185 windows of the corpus and samples, 500 and 800 characters gave the same
+language as 1,500 (300: 184 of 185), in 0.46 instead of 0.78 ms
+(``benchmarks/bench_language.py``)."""
 
 
 def detect_language(story: Story) -> str:
@@ -104,9 +109,9 @@ def detect_language(story: Story) -> str:
     for p in story.paragraphs():
         sample.append(p.text)
         size += len(p.text)
-        if size > 1500:  # plenty for prose; the classifier's time grows with the sample
+        if size >= _LANG_SAMPLE:
             break
-    text = " ".join(sample)
+    text = " ".join(sample)[:_LANG_SAMPLE]
     letters = len(_LETTER.findall(text))
     if letters < 40:
         return "en"
