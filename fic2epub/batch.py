@@ -138,7 +138,8 @@ class Cache:
         fd, tmp = tempfile.mkstemp(prefix=".fic2epub-cache-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": 1, "entries": self.entries}, fh)
+                # dumps, not dump: json.dump encodes in pure Python, dumps in C (~10x)
+                fh.write(json.dumps({"version": 1, "entries": self.entries}))
             os.replace(tmp, self.path)
             self.dirty = 0
             self.saved_at = time.monotonic()
