@@ -23,6 +23,7 @@ from .cover import CoverImage, generate_cover, warm_up_covers
 from .decode import decode
 from .errors import ConfigError, EmptyStoryError
 from .header import parse_front, smart_title_case
+from .language import classify as classify_language
 from .model import Change, Chapter, Config, Metadata, Omission, Story
 from .package import package
 from .render import render
@@ -116,9 +117,7 @@ def detect_language(story: Story) -> str:
     if letters < 40:
         return "en"
     try:
-        import py3langid  # imported lazily: loading its model takes a moment
-
-        lang, _score = py3langid.classify(text)
+        lang = classify_language(text)
     except (OSError, ImportError, ValueError) as exc:  # e.g. no space to unpack its model
         story.warnings.append(f"language detection failed ({exc}); using en")
         return "en"
