@@ -21,13 +21,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .files import convert_file
+from .files import convert_file, prepare_file, write_book
 from .model import Config, Result
 
 CACHE_FILE = ".fic2epub-cache.json"
@@ -185,8 +191,26 @@ def _warm_up() -> bool:
 
 
 def run_tasks(tasks: list[Task]) -> list[Result]:
-    """Several tasks in one call: fewer round trips to the worker processes."""
-    return [run_task(task) for task in tasks]
+    """Several tasks in one call (fewer round trips to the worker processes), each book
+    written by a writer thread while the next one is converted. Writing a book waits on
+    the disk (the fsync of :func:`~fic2epub.package.write_atomic`: 1-5 ms measured here,
+    a third of a conversion's CPU time), and the waits now overlap with CPU work. At most
+    one book waits to be written, so memory stays bounded; every write has finished, and
+    its outcome is in its Result, before the results are returned."""
+    results: list[Result] = []
+    writing: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fic2epub-writer") as writer:
+        for task in tasks:
+            result, book = prepare_file(Path(task.source), task.config)
+            results.append(result)
+            if book is not None:
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(write_book, result,
+                                        Path(task.output) if task.output else None, book)
+    if writing is not None:
+        writing.result()
+    return results
 
 
 def chunk_size(remaining: int, jobs: int) -> int:

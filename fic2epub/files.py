@@ -128,28 +128,53 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
         raise InputError(f"cannot read: {exc.strerror or exc}") from exc
 
 
-def _finish(result: Result, converted: Converted, output: Path | None) -> None:
-    """Fill ``result`` from a converted book and write the book (unless ``output`` is None)."""
+def _describe(result: Result, converted: Converted) -> None:
+    """Fill ``result`` from a converted (not yet written) book."""
     story = converted.story
     result.title = story.metadata.title
     result.author = story.metadata.author
     result.words = sum(len(p.text.split()) for p in story.paragraphs())
     result.scenes = story.scene_count
     result.warnings = list(story.warnings)
-    if output is not None:
-        write_atomic(output, converted.epub)
-        result.output = str(output)
-    result.ok = True
+
+
+def write_book(result: Result, output: Path | None, book: bytes) -> None:
+    """Write a converted book (unless ``output`` is None) and mark ``result`` done, or
+    record why it could not be written. Never raises for a problem with this file."""
+    try:
+        if output is not None:
+            write_atomic(output, book)
+            result.output = str(output)
+        result.ok = True
+    except Fic2EpubError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # a bug must not stop the batch: report it on one line
+        result.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
+
+
+def _finish(result: Result, converted: Converted, output: Path | None) -> None:
+    _describe(result, converted)
+    write_book(result, output, converted.epub)
 
 
 def convert_file(source: Path, output: Path | None, config: Config) -> Result:
     """Convert one file; write the EPUB to ``output`` unless it is None. Never raises
     for problems with this one file: they become ``Result.error``."""
+    result, book = prepare_file(source, config)
+    if book is not None:
+        write_book(result, output, book)
+    return result
+
+
+def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
+    """Convert one file without writing it: its Result (not yet ``ok``) and the book's
+    bytes, or a Result with the error and None. Then :func:`write_book`."""
     result = Result(input=str(source), output=None, ok=False)
     try:
         converted = convert(read_input(source, config.max_bytes), source.name, config,
                             css=_css(config), cover=cover_image(config))
-        _finish(result, converted, output)
+        _describe(result, converted)
+        return result, converted.epub
     except Fic2EpubError as exc:
         result.error = str(exc)
     except RecursionError:
@@ -158,7 +183,7 @@ def convert_file(source: Path, output: Path | None, config: Config) -> Result:
         result.error = "out of memory while converting this file"
     except Exception as exc:  # a bug must not stop the batch: report it on one line
         result.error = f"internal error ({type(exc).__name__}: {exc}); please report it"
-    return result
+    return result, None
 
 
 _CSS_CACHE: dict[Path, bytes] = {}

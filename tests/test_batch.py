@@ -176,3 +176,30 @@ def test_output_layout_follows_the_working_directory(tmp_path: Path,
         [(source, root)] = find_inputs([Path("input")])
         target = output_path(source, root, Path("out"), set())
         assert target == Path("out") / sub / "s.epub"
+
+
+def test_a_book_that_cannot_be_written_fails_alone(tmp_path: Path, epubcheck) -> None:
+    """Books are written by a writer thread while the next converts: a write that fails
+    is that file's error, the books around it are written whole, and each Result is
+    final (written or failed) when the chunk returns."""
+    from fic2epub.batch import Task, run_tasks
+    from fic2epub.model import Config
+
+    sources = []
+    for name in ("a", "b", "c"):
+        src = tmp_path / f"{name}.txt"
+        src.write_text(_story(name.upper(), f"The {name} story has a lighthouse in it."))
+        sources.append(src)
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    outputs = [tmp_path / "out" / "a.epub", tmp_path / "blocked" / "b.epub",
+               tmp_path / "out" / "c.epub"]
+    results = run_tasks([Task(str(s), str(o), Config())
+                         for s, o in zip(sources, outputs, strict=True)])
+    assert [r.ok for r in results] == [True, False, True]
+    assert "cannot write" in (results[1].error or "") and results[1].output is None
+    assert [r.output for r in results[::2]] == [str(outputs[0]), str(outputs[2])]
+    book = Book(outputs[2])
+    assert [w for p in book.story_pages() for w in words(book.text(p))] == \
+        words("The c story has a lighthouse in it.")
+    assert all(r.clean for r in epubcheck([outputs[0], outputs[2]]))
+    assert not list((tmp_path / "out").glob(".fic2epub-*"))  # no temp files left
