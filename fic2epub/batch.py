@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -28,6 +28,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,37 +232,76 @@ def _chunks(tasks: Iterable[Task], jobs: int) -> Iterator[list[Task]]:
         yield chunk
 
 
+WORKER_DIED = ("the worker process converting this file died (killed by the system, for "
+               "example when out of memory, or crashed)")
+
+
 def process_pool(jobs: int) -> Executor:
     def run(tasks: Iterable[Task]) -> Iterator[Result]:
-        window = max(1, jobs) * 3
         chunks = _chunks(tasks, jobs)
         first = next(chunks, None)
         if first is None:
             return  # nothing to convert: no workers, no warm-up
         context = _fork_context()
         frozen = context is not None and _warm_up()
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            pending: set[Future[list[Result]]] = {pool.submit(run_tasks, first)}
-            if frozen:
-                gc.unfreeze()  # with fork, every worker started at the first submit
-            try:
-                for chunk in chunks:
-                    pending.add(pool.submit(run_tasks, chunk))
-                    if len(pending) >= window:
-                        break
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield from fut.result()
-                        nxt = next(chunks, None)
-                        if nxt is not None:
-                            pending.add(pool.submit(run_tasks, nxt))
-            except BaseException:
-                # Ctrl-C, or the consumer stopped: drop the queued chunks instead of
-                # waiting for them (the books already written stay, whole)
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        queue = itertools.chain([first], chunks)
+        while True:
+            suspects = yield from _run_pool(queue, jobs, context, frozen)
+            if not suspects:
+                return
+            # A worker died (the OS killed it, or it crashed) and took the pool with it.
+            # The tasks in flight are retried one at a time, so the one that kills its
+            # worker again is known and reported; then the batch goes on in a new pool.
+            yield from _isolate(suspects, context)
     return run
+
+
+def _run_pool(queue: Iterator[list[Task]], jobs: int,
+              context: multiprocessing.context.BaseContext | None,
+              frozen: bool) -> Generator[Result, None, list[Task]]:
+    """Run chunks from ``queue`` in one process pool, yielding results as they finish.
+    Returns the tasks that were in flight if a worker died, else an empty list."""
+    window = max(1, jobs) * 3
+    if frozen:
+        gc.freeze()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: dict[Future[list[Result]], list[Task]] = {}
+        try:
+            for chunk in queue:
+                pending[pool.submit(run_tasks, chunk)] = chunk
+                if frozen and len(pending) == 1:
+                    gc.unfreeze()  # with fork, every worker started at the first submit
+                if len(pending) >= window:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        results = fut.result()
+                    except BrokenProcessPool:
+                        return [task for chunk in pending.values() for task in chunk]
+                    del pending[fut]
+                    yield from results
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending[pool.submit(run_tasks, nxt)] = nxt
+        except BaseException:
+            # Ctrl-C, or the consumer stopped: drop the queued chunks instead of
+            # waiting for them (the books already written stay, whole)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return []
+
+
+def _isolate(tasks: list[Task],
+             context: multiprocessing.context.BaseContext | None) -> Iterator[Result]:
+    """Each task alone in a fresh one-worker pool: a worker that dies names its file."""
+    for task in tasks:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            try:
+                yield from pool.submit(run_tasks, [task]).result()
+            except BrokenProcessPool:
+                yield Result(input=task.source, output=None, ok=False, error=WORKER_DIED)
 
 
 def dask_executor(scheduler: str) -> Executor:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,43 @@ def test_failing_file_mid_batch_with_parallel_workers(tmp_path: Path, epubcheck)
     books = sorted((tmp_path / "out").glob("*.epub"))
     assert len(books) == 5 and len({b.read_bytes() for b in books}) == 1  # same story
     assert all(r.clean for r in epubcheck(books[:1]))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the workers must be forked to inherit the patched function")
+def test_a_worker_killed_mid_batch_names_its_file(tmp_path: Path, epubcheck,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker the OS kills (out of memory, say) takes the process pool down; the tasks
+    in flight are retried alone, the file that kills its worker again is reported by
+    name, and the rest of the batch is converted and recorded for the next build."""
+    import fic2epub.batch
+
+    real = fic2epub.batch.prepare_file
+
+    def deadly(source: Path, config: object) -> object:
+        if source.name == "s05.txt":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(source, config)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fic2epub.batch, "prepare_file", deadly)
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(40):  # enough for several chunks in flight when the worker dies
+        shutil.copy(INPUT / "salt_and_iron.txt", src / f"s{n:02d}.txt")
+    code, data, err = _build([str(src), "-o", str(tmp_path / "out"), "-j", "2"])
+    assert code == 1
+    failed = [Path(r["input"]).name for r in data["results"] if not r["ok"]]
+    assert failed == ["s05.txt"]
+    assert f"{src / 's05.txt'}: the worker process converting this file died" in err
+    assert len(data["results"]) == 40
+    books = sorted((tmp_path / "out").glob("*.epub"))
+    assert len(books) == 39 and len({b.read_bytes() for b in books}) == 1
+    assert all(r.clean for r in epubcheck(books[:1]))
+    monkeypatch.setattr(fic2epub.batch, "prepare_file", real)
+    code, data, _ = _build([str(src), "-o", str(tmp_path / "out"), "-j", "2"])
+    assert code == 0
+    assert [Path(r["input"]).name for r in data["results"] if not r.get("skipped")] == \
+        ["s05.txt"]
 
 
 def test_dask_executor_on_a_local_cluster(tmp_path: Path, epubcheck) -> None:
