@@ -9,6 +9,12 @@ alone. The blank cover (background and frame) of each colour scheme is coded onc
 process; a book's cover codes only the rows its text touches and splices them in, giving
 the same bytes as coding the whole image, in about a quarter of the time.
 
+Text is drawn from cached glyphs: FreeType sets each glyph at a whole pixel, so a line is
+its glyphs' masks placed at the kerned pen positions and combined as FreeType combines
+them, and its width is the sum of the same advances. The masks are FreeType's own, pixel
+for pixel (ligatures are kept whole); text in scripts with many letters, right to left
+or with combining marks is left to FreeType, as are fonts without known masks.
+
 Fonts, first that has every glyph of a line: Source Serif Pro (the ``font-source-serif-pro``
 package, SIL OFL 1.1), then DejaVu Serif and Noto CJK when the system has them, then
 Pillow's built-in scalable font. A machine with other fonts draws other (but still
@@ -24,8 +30,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import itertools
 import math
 import re
+import struct
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
@@ -147,11 +156,235 @@ def _advance(font: AnyFont, ch: str) -> float:
     return float(font.getlength(ch))
 
 
+# Text from cached glyphs. FreeType renders every glyph of a line at whole-pixel positions,
+# so a line is its glyphs' masks put at the pen positions and combined as
+# ImageFont.getmask2 combines them (each "over" the ones before). The glyph of a character
+# (or of a few that the font joins, like a ligature) is rendered once; the pen advances by
+# each glyph's advance plus the kerning of each pair, both measured with getlength. A pair
+# is trusted to be set that way once drawing it whole gave the same mask (at a reference
+# size: the font's substitutions do not depend on the size). Text with marks, controls or
+# right-to-left characters is left to FreeType.
+
+_REFERENCE = 48  # size at which a pair of glyphs is checked
+_PAIRS = 1 << 15
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    image: Image.Image | None  # the glyph's mask cropped to its ink; None: no ink
+    dx: int  # where the ink's top left corner is from the pen (on the baseline), in pixels
+    dy: int
+    advance: int  # in 1/64 pixel
+    left: int  # min(0, left of the glyph's box), as FreeType's bounding box counts it
+    top: int  # max(0, top of the glyph's box above the baseline)
+
+
+def _pixel(v: int) -> int:
+    """A 26.6 fixed-point value rounded to whole pixels, as FreeType and Pillow round."""
+    return (v + 32) >> 6
+
+
+def _f32(v: float) -> float:
+    """``v`` as a C float: Pillow takes the start position as one and adds in floats."""
+    return float(struct.unpack("f", struct.pack("f", v))[0])
+
+
+def _c_round(v: float) -> int:
+    """C's round(): halves away from zero."""
+    return math.floor(v + 0.5) if v >= 0 else -math.floor(0.5 - v)
+
+
+def _drawn(font: ImageFont.FreeTypeFont, text: str, anchor: str, fx: float,
+           fy: float) -> tuple[Image.Image, int, int]:
+    mask, (left, top) = font.getmask2(text, "L", None, None, None, 0, anchor, 0, (fx, fy),
+                                      stroke_filled=True)
+    return Image.Image()._new(mask), left, top
+
+
+@lru_cache(maxsize=1024)
+def _glyph(font: ImageFont.FreeTypeFont, token: str) -> _Glyph:
+    mask, left, top = _drawn(font, token, "ls", 0.0, 0.0)
+    advance = round(font.getlength(token) * 64)
+    box = mask.getbbox() if mask.width and mask.height else None
+    if box is None:
+        return _Glyph(None, 0, 0, advance, left, -top)
+    return _Glyph(mask.crop(box), left + box[0], top + box[1], advance, left, -top)
+
+
+@lru_cache(maxsize=4096)
+def _plain(ch: str) -> bool:
+    """Whether ``ch`` is set as a glyph of its own in a left-to-right line: a letter, digit,
+    punctuation or symbol of the small alphabets (Latin, Greek, Cyrillic), whose pairs
+    come back often; no combining marks, controls, right-to-left or CJK characters."""
+    code = ord(ch)
+    return (code < 0x530 or 0x1E00 <= code < 0x2190) \
+        and unicodedata.category(ch)[0] in "LNPSZ" and unicodedata.category(ch) not in (
+            "Zl", "Zp") and unicodedata.bidirectional(ch) in ("L", "EN", "ES", "ET", "CS",
+                                                              "ON", "WS")
+
+
+def _reference(font: ImageFont.FreeTypeFont) -> AnyFont:
+    return _load(font.path if isinstance(font.path, str) else None, _REFERENCE)
+
+
+@lru_cache(maxsize=_PAIRS)
+def _kern(font: ImageFont.FreeTypeFont, a: str, b: str) -> int:
+    """What the pen moves between ``a`` and ``b`` beyond their advances, in 1/64 pixel."""
+    return round(font.getlength(a + b) * 64) - _glyph(font, a).advance - _glyph(font, b).advance
+
+
+@lru_cache(maxsize=_PAIRS)
+def _pairs(reference: ImageFont.FreeTypeFont, a: str, b: str) -> bool:
+    """Whether the font sets ``a + b`` as ``a``'s glyphs then ``b``'s, kerned: drawn whole
+    and drawn from the two it gives the same mask."""
+    whole, left, top = _drawn(reference, a + b, "ls", 0.0, 0.0)
+    box = whole.getbbox() if whole.width and whole.height else None
+    ink = _compose(reference, _Shaped((a, b), (_kern(reference, a, b),)), "ls", 0.0, 0.0)
+    if box is None or ink is None:
+        return box is None and ink is None
+    return (left + box[0], top + box[1]) == (ink.left, ink.top) \
+        and whole.crop(box).tobytes() == ink.mask.tobytes() \
+        and (box[2] - box[0], box[3] - box[1]) == ink.mask.size
+
+
+@dataclass(frozen=True)
+class _Shaped:
+    """A line cut into glyphs (tokens) and the kerning between each two."""
+    tokens: tuple[str, ...]
+    kerns: tuple[int, ...]
+
+
+def _advance64(font: ImageFont.FreeTypeFont, shaped: _Shaped) -> int:
+    return sum(_glyph(font, t).advance for t in shaped.tokens) + sum(shaped.kerns)
+
+
+@lru_cache(maxsize=8192)
+def _shape_word(font: ImageFont.FreeTypeFont, word: str) -> tuple[_Shaped, int] | None:
+    """``word`` (no spaces) as glyphs and its advance, or None if the font must set it."""
+    if not word or not all(_plain(ch) for ch in word):
+        return None
+    reference = _reference(font)
+    if not isinstance(reference, ImageFont.FreeTypeFont):
+        return None
+    tokens = [word[0]]
+    for ch in word[1:]:
+        if _pairs(reference, tokens[-1], ch):
+            tokens.append(ch)
+        elif len(tokens[-1]) < 4:
+            tokens[-1] += ch
+        else:
+            return None
+    for a, b in itertools.pairwise(tokens):
+        if not _pairs(reference, a, b):
+            return None
+    shaped = _Shaped(tuple(tokens),
+                     tuple(_kern(font, a, b) for a, b in itertools.pairwise(tokens)))
+    return shaped, _advance64(font, shaped)
+
+
+def _shape(font: ImageFont.FreeTypeFont, text: str) -> tuple[_Shaped, int] | None:
+    """``text`` as glyphs and its advance (in 1/64 pixel), words joined by single spaces
+    set as glyphs of their own; None if the font must set it."""
+    words = text.split(" ")
+    if len(words) == 1:
+        return _shape_word(font, text)
+    reference = _reference(font)
+    if not isinstance(reference, ImageFont.FreeTypeFont):
+        return None
+    tokens: list[str] = []
+    kerns: list[int] = []
+    advance = 0
+    space = _glyph(font, " ").advance
+    for word in words:
+        shaped = _shape_word(font, word)
+        if shaped is None:
+            return None
+        if tokens:
+            last, first = tokens[-1], shaped[0].tokens[0]
+            if not (_pairs(reference, last, " ") and _pairs(reference, " ", first)):
+                return None
+            tokens.append(" ")
+            kerns.append(_kern(font, last, " "))
+            kerns.append(_kern(font, " ", first))
+            advance += kerns[-2] + space + kerns[-1]
+        tokens.extend(shaped[0].tokens)
+        kerns.extend(shaped[0].kerns)
+        advance += shaped[1]
+    return _Shaped(tuple(tokens), tuple(kerns)), advance
+
+
+@dataclass(frozen=True)
+class _Ink:
+    """A drawn line: its mask, where the mask's top left corner is from the anchor point's
+    whole pixel, and boxes (on the mask) that hold all of its ink."""
+    mask: Image.Image
+    left: int
+    top: int
+    rects: tuple[Box, ...]
+
+
+def _over(under: Image.Image, glyph: Image.Image) -> Image.Image:
+    """``glyph`` combined over ``under`` as FreeType glyphs are combined in a line mask:
+    g + t·(255 − g)/255, rounded; Pillow's alpha compositing computes exactly that alpha."""
+    a = Image.new("RGBA", under.size)
+    a.putalpha(under)
+    b = Image.new("RGBA", glyph.size)
+    b.putalpha(glyph)
+    return Image.alpha_composite(a, b).getchannel("A")
+
+
+def _compose(font: ImageFont.FreeTypeFont, shaped: _Shaped, anchor: str, fx: float,
+             fy: float) -> _Ink | None:
+    """The line's mask from its glyphs, as ``font.getmask2(text, anchor=anchor,
+    start=(fx, fy))`` draws it (cropped to the ink); None when nothing is drawn."""
+    glyphs = [_glyph(font, t) for t in shaped.tokens]
+    pens = []
+    pen = 0
+    for n, g in enumerate(glyphs):
+        pens.append(pen)
+        pen += g.advance + (shaped.kerns[n] if n < len(shaped.kerns) else 0)
+    # Pillow's render: the pen starts at -x_min (and -y_max), plus the sub-pixel start,
+    # in C floats; the mask is placed by the bounding box and the anchor
+    x_min = min([0] + [_pixel(p) + g.left for g, p in zip(glyphs, pens, strict=True)])
+    y_max = max([0] + [g.top for g in glyphs])
+    x0 = _c_round(_f32(_f32(-x_min) + _f32(fx)) * 64)
+    y0 = _c_round(_f32(_f32(-y_max) - _f32(fy)) * 64)
+    left = x_min - (_pixel(pen // 2) if anchor[0] == "m" else 0)
+    top = -y_max
+    base = -_pixel(y0)
+    placed = [(g.image, _pixel(x0 + p) + g.dx, base + g.dy)
+              for g, p in zip(glyphs, pens, strict=True) if g.image is not None]
+    if not placed:
+        return None
+    if len(placed) == 1:  # a letter: its glyph as it is (masks are not changed once made)
+        im, x, y = placed[0]
+        return _Ink(im, left + x, top + y, ((0, 0, im.width, im.height),))
+    x_lo = min(x for _im, x, _y in placed)
+    y_lo = min(y for _im, _x, y in placed)
+    x_hi = max(x + im.width for im, x, _y in placed)
+    y_hi = max(y + im.height for im, _x, y in placed)
+    mask = Image.new("L", (x_hi - x_lo, y_hi - y_lo))
+    rects: list[Box] = []
+    reach = -1 << 30  # right edge of the glyphs so far
+    for im, x, y in placed:
+        rect = (x - x_lo, y - y_lo, x - x_lo + im.width, y - y_lo + im.height)
+        if rect[0] < reach and any(_meet(rect, r) for r in rects):
+            im = _over(mask.crop(rect), im)
+        mask.im.paste(im.im, rect)
+        rects.append(rect)
+        reach = max(reach, rect[2])
+    return _Ink(mask, left + x_lo, top + y_lo, tuple(rects))
+
+
 def _width(font: AnyFont, text: str, tracked: bool = False) -> float:
-    if not tracked:
-        return float(font.getlength(text))
-    size = float(getattr(font, "size", 10))
-    return sum(_advance(font, c) for c in text) + TRACK * size * (len(text) - 1)
+    if tracked:
+        size = float(getattr(font, "size", 10))
+        return sum(_advance(font, c) for c in text) + TRACK * size * (len(text) - 1)
+    if isinstance(font, ImageFont.FreeTypeFont):
+        shaped = _shape(font, text)
+        if shaped is not None:
+            return shaped[1] / 64
+    return float(font.getlength(text))
 
 
 def wrap(text: str, font: AnyFont, width: float, tracked: bool = False) -> list[str]:
@@ -210,11 +443,19 @@ CLEAR: Box = (100, 100, WIDTH - 100, HEIGHT - 100)  # plain background inside th
 def _render(font: ImageFont.FreeTypeFont, text: str, anchor: str, fx: float,
             fy: float) -> tuple[Image.Image, int, int]:
     """The anti-aliased mask of ``text`` and its offset from the anchor point's whole
-    pixel, at the sub-pixel position ``(fx, fy)``, as :meth:`ImageDraw.text` draws it.
-    Labels, authors and series come back often in a batch, so the last few are kept."""
-    mask, (left, top) = font.getmask2(text, "L", None, None, None, 0, anchor, 0, (fx, fy),
-                                      stroke_filled=True)
-    return Image.Image()._new(mask), left, top
+    pixel, at the sub-pixel position ``(fx, fy)``, as :meth:`ImageDraw.text` draws it:
+    from cached glyphs when the text allows, else by FreeType. Labels, authors and series
+    come back often in a batch, so the last few are kept."""
+    if text == " " * len(text):  # spaces (between the letters of a label) draw nothing
+        return Image.new("L", (0, 0)), 0, 0
+    if anchor in ("ls", "ms"):
+        shaped = _shape(font, text)
+        if shaped is not None:
+            ink = _compose(font, shaped[0], anchor, fx, fy)
+            if ink is None:
+                return Image.new("L", (0, 0)), 0, 0
+            return ink.mask, ink.left, ink.top
+    return _drawn(font, text, anchor, fx, fy)
 
 
 @lru_cache(maxsize=64)

@@ -12,7 +12,7 @@ from bookreader import Book
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 from kindle_rules import kindle_problems
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from fic2epub import Config, convert, cover
 from fic2epub.cli import cli
@@ -114,6 +114,13 @@ DESIGNS = [
 ]
 
 
+def _forget() -> None:
+    """Empty every cache of the cover module (as in a new process)."""
+    for cached in (cover._blank, cover._render, cover._shades, cover._glyph, cover._pairs,
+                   cover._kern, cover._shape_word):
+        cached.cache_clear()
+
+
 def _plain_jpeg(img: Image.Image) -> bytes:
     """The cover as one plain encode, without restart markers (how it used to be written)."""
     out = io.BytesIO()
@@ -136,9 +143,7 @@ def test_spliced_cover_is_the_full_encode(meta: Metadata, key: str) -> None:
     assert ours.size == plain.size == (WIDTH, HEIGHT)
     assert ours.tobytes() == plain.tobytes()
     # deterministic: the same bytes again with nothing cached
-    cover._blank.cache_clear()
-    cover._render.cache_clear()
-    cover._shades.cache_clear()
+    _forget()
     assert generate_cover(Metadata(**vars(meta)), key).data == spliced
 
 
@@ -159,6 +164,76 @@ def test_design_draws_what_imagedraw_draws(meta: Metadata, key: str) -> None:
         else:
             draw.line(mark.coords, fill=mark.fill, width=mark.width)
     assert plan.image().tobytes() == img.tobytes()
+
+
+TEXTS = ["Bench Story 00123", "office affluent fifty ffl fj Th", "AVATAR Type Wolf yoyo To",
+         "Zoë’s “Café” — Ⅻ", "Красная омега", "Ωμέγα ἄλφα", "L’été à Noël (Part 12)?",
+         "Red Omega · Part 15", "Æsop’s Œuvre; Straße #1 100% $5 & @home", "x"]
+
+
+def _fonts() -> list[ImageFont.FreeTypeFont]:
+    fonts = []
+    for role, size in (("title", 190), ("title", 70), ("text", 110), ("text", 58),
+                       ("italic", 84), ("italic", 44)):
+        for path in (*cover.font_files(role)[:1], None):
+            font = cover._load(path, size)
+            assert isinstance(font, ImageFont.FreeTypeFont)
+            fonts.append(font)
+    return fonts
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_text_from_cached_glyphs_is_what_freetype_draws(text: str) -> None:
+    """A line put together from cached glyphs (kerned pairs, ligatures kept whole) has the
+    mask FreeType draws for the whole line, at every sub-pixel position."""
+    for n, font in enumerate(_fonts()):
+        shaped = cover._shape(font, text)
+        assert shaped is not None, (text, font.path, font.size)
+        assert shaped[1] == round(font.getlength(text) * 64)  # the width wrap() uses
+        # halves of 1/64 pixel (C rounds them up), and starts that are halves only as C
+        # floats (Pillow's start is a float)
+        for anchor, fx, fy in (("ms", 0.0, 0.3), ("ls", 0.5, 0.0), ("ms", 0.77, 0.5 + n / 97),
+                               ("ls", 0.015625 * n, 0.984375), ("ms", 0.5078125, 0.0078125),
+                               ("ls", 0.5078125 - 1e-9, 0.5078125 - 1e-9)):
+            ink = cover._compose(font, shaped[0], anchor, fx, fy)
+            mask, left, top = cover._drawn(font, text, anchor, fx, fy)
+            box = mask.getbbox()
+            assert ink is not None and box is not None
+            assert (ink.left, ink.top, ink.mask.size) == (
+                left + box[0], top + box[1], (box[2] - box[0], box[3] - box[1]))
+            assert ink.mask.tobytes() == mask.crop(box).tobytes(), (text, font.path, anchor)
+            rest = ink.mask.copy()  # (masks are shared: cached glyphs)
+            for a, b, c, d in ink.rects:  # the boxes hold all the ink
+                rest.paste(0, (a, b, c, d))
+            assert rest.getbbox() is None
+
+
+def test_ligatures_are_kept_whole() -> None:
+    """Where the font joins letters (Source Serif's fi, ff, ft...), the joined glyph is one
+    token, so the cover shows the ligature as FreeType sets it."""
+    path = cover.font_files("title")[0] if cover.font_files("title") else None
+    if path is None or "SourceSerif" not in path:
+        pytest.skip("Source Serif Pro is not installed")
+    font = cover._load(path, 190)
+    shaped = cover._shape(font, "After office")
+    assert shaped is not None
+    assert "ft" in shaped[0].tokens and "ffi" in shaped[0].tokens
+    assert cover._shape(font, "Bench")[0].tokens == ("B", "e", "n", "c", "h")
+
+
+def test_text_the_glyphs_cannot_set_is_left_to_freetype() -> None:
+    font = cover._load(cover.font_files("text")[0] if cover.font_files("text") else None, 58)
+    for text in ("שלום", "e\u0301", "a\u200db", "赤いオメガ", "a  b", " "):
+        assert cover._shape(font, text) is None, text
+
+
+def test_glyphs_combine_as_freetype_combines_them() -> None:
+    """Overlapping glyphs: g + t·(255 − g)/255, rounded, for every pair of values."""
+    under = Image.frombytes("L", (256, 256), bytes(range(256)) * 256)
+    glyph = Image.frombytes("L", (256, 256), bytes(v for v in range(256) for _ in range(256)))
+    out = cover._over(under, glyph).tobytes()
+    for t, g, v in zip(under.tobytes(), glyph.tobytes(), out, strict=True):
+        assert v == g + (t * (255 - g) + 127) // 255, (t, g, v)
 
 
 def _image(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) -> bytes:
