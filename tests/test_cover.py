@@ -117,8 +117,9 @@ DESIGNS = [
 def _forget() -> None:
     """Empty every cache of the cover module (as in a new process)."""
     for cached in (cover._blank, cover._render, cover._shades, cover._glyph, cover._pairs,
-                   cover._kern, cover._shape_word):
+                   cover._kern, cover._shape_word, cover.fit):
         cached.cache_clear()
+    cover._coded.clear()
 
 
 def _plain_jpeg(img: Image.Image) -> bytes:
@@ -234,6 +235,105 @@ def test_glyphs_combine_as_freetype_combines_them() -> None:
     out = cover._over(under, glyph).tobytes()
     for t, g, v in zip(under.tobytes(), glyph.tobytes(), out, strict=True):
         assert v == g + (t * (255 - g) + 127) // 255, (t, g, v)
+
+
+def _marks(plan: cover.Design, *lines: cover._Line) -> cover.Design:
+    plan.lines.extend(lines)
+    return plan
+
+
+def _text(x: float, y: float, text: str, size: int, fill: tuple[int, int, int],
+          anchor: str = "ms") -> cover._Line:
+    mark = cover._Text(x, y, text, cover.pick_font("title", text, size), fill, anchor)
+    return cover._Line(("test", x, y, text, size, fill, anchor), (mark,), keep=False)
+
+
+ODD = [
+    # lines whose cells meet (drawn and coded together), in two colours, one over the other
+    [_text(800, 700, "Overlap", 190, (240, 236, 224)), _text(805, 760, "gjpqy", 190,
+                                                           (196, 178, 120))],
+    # text over the frame and out of the cover (drawn in colour, the frame under it)
+    [_text(60, 90, "Edge", 110, (240, 236, 224), "ls"), _text(1580, 2390, "Out", 84,
+                                                                (196, 178, 120))],
+    # two letters of a label that overlap (blended twice, not combined), and a rule
+    [cover._Line("pair", (cover._Text(700.3, 1200.6, "W", cover.pick_font("text", "W", 80),
+                                      (196, 178, 120), "ls"),
+                          cover._Text(745.8, 1200.6, "A", cover.pick_font("text", "A", 80),
+                                      (196, 178, 120), "ls"))),
+     cover._Line("rule", (cover._Shape(False, (600.5, 1230.25, 1000.5, 1230.25),
+                                       (196, 178, 120), 5),))],
+]
+
+
+@pytest.mark.parametrize("lines", ODD)
+def test_spliced_cover_is_the_full_encode_for_odd_layouts(lines: list[cover._Line]) -> None:
+    """Marks that are not alone on the background are drawn in colour with what is under
+    them; still the same bytes as coding the whole drawn image."""
+    plan = _marks(cover.Design((36, 68, 58), (196, 178, 120)), *lines)
+    spliced = cover._splice(plan)
+    assert spliced is not None
+    assert spliced == cover.encode(plan.image())
+    assert cover._splice(plan) == spliced  # and again, from the coded lines kept
+
+
+def test_lines_kept_coded_are_used_again_only_where_they_fit() -> None:
+    """An author's line coded for one book is spliced into the next where it is the same
+    line at the same place in the same colours; elsewhere it is coded afresh."""
+    _forget()
+    a = Metadata(title="First", author="Jane Doe", fandom="Due South")
+    b = Metadata(title="A Second, Longer Title That Wraps Onto Two Lines", author="Jane Doe",
+                 fandom="Due South")
+    key = "urn:uuid:1"
+    first = generate_cover(a, key).data
+    kept = dict(cover._coded.items)
+    second = generate_cover(b, key).data
+    assert first == cover.encode(cover.design(a, key).image())
+    assert second == cover.encode(cover.design(b, key).image())
+    label = next(k for k in kept if isinstance(k[2], tuple) and k[2][0] == "tracked")
+    assert cover._coded.items[label] is kept[label]  # same place: used again
+    author = [k for k in cover._coded.items if isinstance(k[2], cover._Text)
+              and k[2].text == "Jane Doe"]
+    assert len(author) == 2  # the title moved it: coded again
+
+
+def test_cells_coded_for_a_book_are_those_with_ink() -> None:
+    """A book's cover codes the 64×16 cells its text touches, not whole rows; restart
+    markers every 4 blocks (64 px), numbered in order across the cover."""
+    _forget()
+    plan = cover.design(META, "urn:uuid:1")
+    cover._blank(plan.background, plan.accent)  # (coded once per colour scheme)
+    coded: list[int] = []
+    encode = cover.encode
+
+    def counting(img: Image.Image) -> bytes:
+        coded.append(img.width * img.height)
+        return encode(img)
+
+    cover.encode = counting
+    try:
+        data = cover._splice(plan)
+    finally:
+        cover.encode = encode
+    assert data is not None
+    rows = {r for mark in plan.marks for a, b, c, d in (mark.ink() or ())
+            for r in range(b // 16, (d - 1) // 16 + 1)}
+    assert 0 < sum(coded) < 0.5 * len(rows) * WIDTH * 16
+    markers = [data[n + 1] for n in range(len(data) - 1) if data[n] == 0xFF
+               and 0xD0 <= data[n + 1] <= 0xD7]
+    assert markers == [0xD0 + n % 8 for n in range(WIDTH // 64 * HEIGHT // 16 - 1)]
+
+
+def test_titles_leave_the_store_first() -> None:
+    store = cover._Store(300)
+    item = cover._Coded((0, 0, 1, 1), (), 100)
+    store.put("author", item)
+    store.put("title", item, keep=False)
+    store.put("series", item)
+    store.put("fandom", item)
+    assert list(store.items) == ["author", "series", "fandom"]
+    assert store.get("author") is item
+    store.put("other", item)
+    assert list(store.items) == ["fandom", "author", "other"]
 
 
 def _image(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) -> bytes:
