@@ -9,8 +9,8 @@ Coding is most of the cost, so a cover codes as little as it can. The JPEG has a
 marker after every 4 blocks of 16×16 pixels: each cell of 64×16 pixels (25 to a block
 row) is coded on its own, and its bytes depend only on its pixels. The blank cover
 (background and frame) of each colour scheme is coded once per process; a book codes only
-the cells its text and rule touch (about a tenth of the cover), side by side in one small
-image, and splices them into the blank with the restart markers numbered again:
+the cells its text and rule touch (about a tenth of the cover), side by side in one or two
+small images, and splices them into the blank with the restart markers numbered again:
 the same bytes as coding the whole image. The coded cells of each line are kept (up to
 8 MB, titles first to go), so an author, fandom or series that comes back at the same
 place in the same colours costs nothing to draw or code.
@@ -546,13 +546,15 @@ class _Shape:
     def ink(self) -> tuple[Box, ...]:
         return (self.box(),)
 
-    def draw(self, img: Image.Image, dx: int, dy: int, background: RGB | None) -> None:
-        """Draw moved by ``(dx, dy)``."""
+    def draw(self, img: Image.Image, dx: int, dy: int, background: RGB | None,
+             fill: RGB | int | None = None) -> None:
+        """Draw moved by ``(dx, dy)``, in its colour or in ``fill`` (255 on a mask)."""
         x0, y0, x1, y1 = self.coords
+        colour = self.fill if fill is None else fill
         if self.ellipse:
-            ImageDraw.Draw(img).ellipse((x0 + dx, y0 + dy, x1 + dx, y1 + dy), fill=self.fill)
+            ImageDraw.Draw(img).ellipse((x0 + dx, y0 + dy, x1 + dx, y1 + dy), fill=colour)
         else:
-            ImageDraw.Draw(img).line((x0 + dx, y0 + dy, x1 + dx, y1 + dy), fill=self.fill,
+            ImageDraw.Draw(img).line((x0 + dx, y0 + dy, x1 + dx, y1 + dy), fill=colour,
                                      width=self.width)
 
 
@@ -965,52 +967,94 @@ def _splice(plan: Design) -> bytes | None:
     return b"".join(out)
 
 
+def _source(marks: list[Mark], box: Box) -> tuple[Image.Image, int, int] | None:
+    """The marks as one mask, for marks of one colour alone on the background (their
+    pixels are then that mask coloured through :func:`_shades`), and where the mask's top
+    left corner is on the cover; None when the marks overlap (blending twice is not
+    blending their combined mask once)."""
+    if len(marks) == 1 and isinstance(marks[0], _Text) and marks[0].glyphs is not None:
+        mask, left, top, _rects = marks[0].glyphs
+        return mask, left, top
+    canvas = Image.new("L", (box[2] - box[0], box[3] - box[1]))
+    drawn: list[Box] = []
+    for mark in marks:
+        if isinstance(mark, _Text):
+            if mark.glyphs is None:
+                return None
+            mask, left, top, _rects = mark.glyphs
+            rect = (left, top, left + mask.width, top + mask.height)
+            if any(_meet(rect, other) for other in drawn):
+                return None
+            drawn.append(rect)
+            if mask.width and mask.height:
+                canvas.im.paste(mask.im, (left - box[0], top - box[1], rect[2] - box[0],
+                                          rect[3] - box[1]))
+    for mark in marks:  # shapes are solid (not blended): drawn last, in full
+        if isinstance(mark, _Shape):
+            mark.draw(canvas, -box[0], -box[1], None, 255)
+    return canvas, box[0], box[1]
+
+
 def _code(plan: Design, blank: _Blank, parts: list[_Part]) -> bool:
-    """Draw the parts and code the cells their ink touches, in one image: the cells side
-    by side in rows of up to :data:`_STRIP`. Sets each part's ``coded``."""
-    items: list[tuple[_Part, Image.Image, Box, list[Run]]] = []
+    """Draw the parts and code the cells their ink touches. The cells are put side by side
+    in rows of up to :data:`_STRIP`, one image for each colour of marks alone on the
+    background (drawn as masks, coloured at the end) and one for the rest (drawn in
+    colour). Sets each part's ``coded``."""
+    groups: dict[RGB | None, list[tuple[_Part, tuple[Image.Image, int, int], list[Run]]]] = {}
     for part in parts:
         runs = part.runs()
         if runs is None:
             return False
+        marks = [mark for _n, line in part.lines for mark in line.marks]
         c0, r0, c1, r1 = part.cells
         box = (c0 * CELL, r0 * MCU, c1 * CELL, r1 * MCU)
+        fills = {mark.fill for mark in marks}
+        source = _source(marks, box) if _inside(box, CLEAR) and len(fills) == 1 else None
+        if source is not None:
+            groups.setdefault(fills.pop(), []).append((part, source, runs))
+            continue
         canvas = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), plan.background)
         if not _inside(box, CLEAR):
             plan.frame(canvas, box[1], box[0])
-        plan.paint(canvas, [mark for _n, line in part.lines for mark in line.marks],
-                   -box[0], -box[1])
-        items.append((part, canvas, box, runs))
-    total = sum(end - first for _part, _canvas, _box, runs in items for _row, first, end in runs)
-    rows = -(-total // _STRIP)
-    per = -(-total // rows)
-    strip = Image.new("RGB", (per * CELL, rows * MCU), plan.background)
+        plan.paint(canvas, marks, -box[0], -box[1])
+        groups.setdefault(None, []).append((part, (canvas, box[0], box[1]), runs))
     found: dict[int, list[tuple[int, int, bytes]]] = {id(part): [] for part in parts}
-    owners: list[tuple[list[tuple[int, int, bytes]], int, int]] = []  # to, cell, count
-    place = 0
-    for part, canvas, (ox, oy, _x1, _y1), runs in items:
-        to = found[id(part)]
-        for row, first, end in runs:
-            while first < end:  # a run may go on in the next row of the strip
-                x, y = place % per * CELL, place // per * MCU
-                count = min(end - first, per - place % per)
-                piece = canvas.im.crop((first * CELL - ox, row * MCU - oy,
-                                        (first + count) * CELL - ox, (row + 1) * MCU - oy))
-                strip.im.paste(piece, (x, y, x + count * CELL, y + MCU))
-                owners.append((to, row * COLS + first, count))
-                place += count
-                first += count
-    split = _split(encode(strip), per * rows)
-    if split is None or split[0] != blank.header:
-        return False
-    coded = split[1]
-    place = 0
-    for to, cell, count in owners:  # the run's cells with the cover's restart markers
-        pieces: list[bytes] = [b""] * (2 * count - 1)
-        pieces[::2] = coded[place:place + count]
-        pieces[1::2] = _MARKERS[cell % 8:cell % 8 + count - 1]
-        to.append((cell, cell + count, b"".join(pieces)))
-        place += count
+    for fill, items in groups.items():
+        total = sum(end - first for _part, _source, runs in items for _row, first, end in runs)
+        rows = -(-total // _STRIP)
+        per = -(-total // rows)
+        if fill is None:
+            strip = Image.new("RGB", (per * CELL, rows * MCU), plan.background)
+        else:
+            strip = Image.new("L", (per * CELL, rows * MCU))
+        owners: list[tuple[list[tuple[int, int, bytes]], int, int]] = []  # to, cell, count
+        place = 0
+        for part, (image, ox, oy), runs in items:
+            to = found[id(part)]
+            for row, first, end in runs:
+                while first < end:  # a run may go on in the next row of the strip
+                    x, y = place % per * CELL, place // per * MCU
+                    count = min(end - first, per - place % per)
+                    piece = image.im.crop((first * CELL - ox, row * MCU - oy,
+                                            (first + count) * CELL - ox, (row + 1) * MCU - oy))
+                    strip.im.paste(piece, (x, y, x + count * CELL, y + MCU))
+                    owners.append((to, row * COLS + first, count))
+                    place += count
+                    first += count
+        if fill is not None:
+            strip.putpalette(_shades(plan.background, fill))
+            strip = strip.convert("RGB")
+        split = _split(encode(strip), per * rows)
+        if split is None or split[0] != blank.header:
+            return False
+        coded = split[1]
+        place = 0
+        for to, cell, count in owners:  # the run's cells with the cover's restart markers
+            pieces: list[bytes] = [b""] * (2 * count - 1)
+            pieces[::2] = coded[place:place + count]
+            pieces[1::2] = _MARKERS[cell % 8:cell % 8 + count - 1]
+            to.append((cell, cell + count, b"".join(pieces)))
+            place += count
     for part in parts:
         coded_runs = tuple(found[id(part)])
         part.coded = _Coded(part.cells, coded_runs,

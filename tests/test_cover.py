@@ -276,6 +276,22 @@ def test_spliced_cover_is_the_full_encode_for_odd_layouts(lines: list[cover._Lin
     assert cover._splice(plan) == spliced  # and again, from the coded lines kept
 
 
+@pytest.mark.parametrize(("meta", "key"), DESIGNS)
+def test_lines_alone_on_the_background_are_drawn_as_masks(meta: Metadata, key: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cover's lines are alone on the plain background: drawn as masks and coloured once
+    (through the palette ImageDraw's blending gives), never painted in colour."""
+    _forget()
+    plan = cover.design(meta, key)
+    full = cover.encode(plan.image())
+
+    def painted(*args: object) -> None:
+        raise AssertionError("painted in colour")
+
+    monkeypatch.setattr(cover.Design, "paint", painted)
+    assert cover._splice(plan) == full
+
+
 def test_lines_kept_coded_are_used_again_only_where_they_fit() -> None:
     """An author's line coded for one book is spliced into the next where it is the same
     line at the same place in the same colours; elsewhere it is coded afresh."""
