@@ -577,7 +577,8 @@ def _meet(a: Box, b: Box) -> bool:
 @dataclass(frozen=True)
 class _Line:
     """The marks of one line of the cover (a line of text, the letters of a label, the
-    rule and its dot) and what identifies them: the same key, the same pixels."""
+    rule and its dot) and what identifies them: the same key, the same pixels. Keys are
+    kept with the line's coded cells, so they hold values, not marks with their masks."""
     key: Hashable
     marks: tuple[Mark, ...]
     keep: bool = True  # worth keeping coded: it comes back in a batch (not a title)
@@ -623,7 +624,8 @@ class Design:
         y = top
         for line in lines:
             mark = _Text(WIDTH / 2, y + size * 0.8, line, font, fill, "ms")
-            self.lines.append(_Line(mark, (mark,), keep))
+            key = ("text", mark.x, mark.y, line, font, fill)  # (not the mark: it keeps its mask)
+            self.lines.append(_Line(key, (mark,), keep))
             y += size * spacing
         return y
 

@@ -307,9 +307,15 @@ def test_lines_kept_coded_are_used_again_only_where_they_fit() -> None:
     assert second == cover.encode(cover.design(b, key).image())
     label = next(k for k in kept if isinstance(k[2], tuple) and k[2][0] == "tracked")
     assert cover._coded.items[label] is kept[label]  # same place: used again
-    author = [k for k in cover._coded.items if isinstance(k[2], cover._Text)
-              and k[2].text == "Jane Doe"]
+    author = [k for k in cover._coded.items if k[2][0] == "text" and k[2][3] == "Jane Doe"]
     assert len(author) == 2  # the title moved it: coded again
+
+    def values(key: object) -> list[object]:
+        return [v for part in key for v in values(part)] if isinstance(key, tuple) else [key]
+
+    # the store keeps values, not marks (which keep their rendered masks)
+    assert not any(isinstance(v, cover._Text) for key in cover._coded.items
+                   for v in values(key))
 
 
 def test_cells_coded_for_a_book_are_those_with_ink() -> None:
