@@ -171,8 +171,9 @@ def _advance(font: AnyFont, ch: str) -> float:
 # (or of a few that the font joins, like a ligature) is rendered once; the pen advances by
 # each glyph's advance plus the kerning of each pair, both measured with getlength. A pair
 # is trusted to be set that way once drawing it whole gave the same mask (at a reference
-# size: the font's substitutions do not depend on the size). Text with marks, controls or
-# right-to-left characters is left to FreeType.
+# size: the font's substitutions do not depend on the size). Text outside Latin, Greek and
+# Cyrillic (CJK pairs rarely come back), with marks, controls or right-to-left characters
+# is left to FreeType, as are anchors other than ls and ms.
 
 _REFERENCE = 48  # size at which a pair of glyphs is checked
 _PAIRS = 1 << 15
