@@ -2,12 +2,24 @@
 
 :func:`generate_cover` draws title, author, series and part, and fandom on a flat colour
 chosen from the story's identifier, as a JPEG. The same story always gives the same bytes:
-nothing time-dependent is drawn and the JPEG carries no EXIF or comment segments.
+nothing time-dependent is drawn, the JPEG carries no EXIF or comment segments, and what is
+cached changes only how fast the bytes come, never which.
 
-The JPEG has a restart marker after every row of 16×16 blocks, so a row's coded data stands
-alone. The blank cover (background and frame) of each colour scheme is coded once per
-process; a book's cover codes only the rows its text touches and splices them in, giving
-the same bytes as coding the whole image, in about a quarter of the time.
+Coding is most of the cost, so a cover codes as little as it can. The JPEG has a restart
+marker after every 4 blocks of 16×16 pixels: each cell of 64×16 pixels (25 to a block
+row) is coded on its own, and its bytes depend only on its pixels. The blank cover
+(background and frame) of each colour scheme is coded once per process; a book codes only
+the cells its text and rule touch (about a tenth of the cover), side by side in one or two
+small images, and splices them into the blank with the restart markers numbered again:
+the same bytes as coding the whole image. The coded cells of each line are kept (up to
+8 MB, titles first to go), so an author, fandom or series that comes back at the same
+place in the same colours costs nothing to draw or code.
+
+Text is drawn from cached glyphs: FreeType sets each glyph at a whole pixel, so a line is
+its glyphs' masks placed at the kerned pen positions and combined as FreeType combines
+them, and its width is the sum of the same advances. The masks are FreeType's own, pixel
+for pixel (ligatures are kept whole); text in scripts with many letters, right to left
+or with combining marks is left to FreeType, as are fonts without known masks.
 
 Fonts, first that has every glyph of a line: Source Serif Pro (the ``font-source-serif-pro``
 package, SIL OFL 1.1), then DejaVu Serif and Noto CJK when the system has them, then
@@ -24,9 +36,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import itertools
 import math
 import re
+import struct
+import threading
+import unicodedata
 import warnings
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -147,11 +165,236 @@ def _advance(font: AnyFont, ch: str) -> float:
     return float(font.getlength(ch))
 
 
+# Text from cached glyphs. FreeType renders every glyph of a line at whole-pixel positions,
+# so a line is its glyphs' masks put at the pen positions and combined as
+# ImageFont.getmask2 combines them (each "over" the ones before). The glyph of a character
+# (or of a few that the font joins, like a ligature) is rendered once; the pen advances by
+# each glyph's advance plus the kerning of each pair, both measured with getlength. A pair
+# is trusted to be set that way once drawing it whole gave the same mask (at a reference
+# size: the font's substitutions do not depend on the size). Text outside Latin, Greek and
+# Cyrillic (CJK pairs rarely come back), with marks, controls or right-to-left characters
+# is left to FreeType, as are anchors other than ls and ms.
+
+_REFERENCE = 48  # size at which a pair of glyphs is checked
+_PAIRS = 1 << 15
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    image: Image.Image | None  # the glyph's mask cropped to its ink; None: no ink
+    dx: int  # where the ink's top left corner is from the pen (on the baseline), in pixels
+    dy: int
+    advance: int  # in 1/64 pixel
+    left: int  # min(0, left of the glyph's box), as FreeType's bounding box counts it
+    top: int  # max(0, top of the glyph's box above the baseline)
+
+
+def _pixel(v: int) -> int:
+    """A 26.6 fixed-point value rounded to whole pixels, as FreeType and Pillow round."""
+    return (v + 32) >> 6
+
+
+def _f32(v: float) -> float:
+    """``v`` as a C float: Pillow takes the start position as one and adds in floats."""
+    return float(struct.unpack("f", struct.pack("f", v))[0])
+
+
+def _c_round(v: float) -> int:
+    """C's round(): halves away from zero."""
+    return math.floor(v + 0.5) if v >= 0 else -math.floor(0.5 - v)
+
+
+def _drawn(font: ImageFont.FreeTypeFont, text: str, anchor: str, fx: float,
+           fy: float) -> tuple[Image.Image, int, int]:
+    mask, (left, top) = font.getmask2(text, "L", None, None, None, 0, anchor, 0, (fx, fy),
+                                      stroke_filled=True)
+    return Image.Image()._new(mask), left, top
+
+
+@lru_cache(maxsize=1024)
+def _glyph(font: ImageFont.FreeTypeFont, token: str) -> _Glyph:
+    mask, left, top = _drawn(font, token, "ls", 0.0, 0.0)
+    advance = round(font.getlength(token) * 64)
+    box = mask.getbbox() if mask.width and mask.height else None
+    if box is None:
+        return _Glyph(None, 0, 0, advance, left, -top)
+    return _Glyph(mask.crop(box), left + box[0], top + box[1], advance, left, -top)
+
+
+@lru_cache(maxsize=4096)
+def _plain(ch: str) -> bool:
+    """Whether ``ch`` is set as a glyph of its own in a left-to-right line: a letter, digit,
+    punctuation or symbol of the small alphabets (Latin, Greek, Cyrillic), whose pairs
+    come back often; no combining marks, controls, right-to-left or CJK characters."""
+    code = ord(ch)
+    return (code < 0x530 or 0x1E00 <= code < 0x2190) \
+        and unicodedata.category(ch)[0] in "LNPSZ" and unicodedata.category(ch) not in (
+            "Zl", "Zp") and unicodedata.bidirectional(ch) in ("L", "EN", "ES", "ET", "CS",
+                                                              "ON", "WS")
+
+
+def _reference(font: ImageFont.FreeTypeFont) -> AnyFont:
+    return _load(font.path if isinstance(font.path, str) else None, _REFERENCE)
+
+
+@lru_cache(maxsize=_PAIRS)
+def _kern(font: ImageFont.FreeTypeFont, a: str, b: str) -> int:
+    """What the pen moves between ``a`` and ``b`` beyond their advances, in 1/64 pixel."""
+    return round(font.getlength(a + b) * 64) - _glyph(font, a).advance - _glyph(font, b).advance
+
+
+@lru_cache(maxsize=_PAIRS)
+def _pairs(reference: ImageFont.FreeTypeFont, a: str, b: str) -> bool:
+    """Whether the font sets ``a + b`` as ``a``'s glyphs then ``b``'s, kerned: drawn whole
+    and drawn from the two it gives the same mask."""
+    whole, left, top = _drawn(reference, a + b, "ls", 0.0, 0.0)
+    box = whole.getbbox() if whole.width and whole.height else None
+    ink = _compose(reference, _Shaped((a, b), (_kern(reference, a, b),)), "ls", 0.0, 0.0)
+    if box is None or ink is None:
+        return box is None and ink is None
+    return (left + box[0], top + box[1]) == (ink.left, ink.top) \
+        and whole.crop(box).tobytes() == ink.mask.tobytes() \
+        and (box[2] - box[0], box[3] - box[1]) == ink.mask.size
+
+
+@dataclass(frozen=True)
+class _Shaped:
+    """A line cut into glyphs (tokens) and the kerning between each two."""
+    tokens: tuple[str, ...]
+    kerns: tuple[int, ...]
+
+
+def _advance64(font: ImageFont.FreeTypeFont, shaped: _Shaped) -> int:
+    return sum(_glyph(font, t).advance for t in shaped.tokens) + sum(shaped.kerns)
+
+
+@lru_cache(maxsize=8192)
+def _shape_word(font: ImageFont.FreeTypeFont, word: str) -> tuple[_Shaped, int] | None:
+    """``word`` (no spaces) as glyphs and its advance, or None if the font must set it."""
+    if not word or not all(_plain(ch) for ch in word):
+        return None
+    reference = _reference(font)
+    if not isinstance(reference, ImageFont.FreeTypeFont):
+        return None
+    tokens = [word[0]]
+    for ch in word[1:]:
+        if _pairs(reference, tokens[-1], ch):
+            tokens.append(ch)
+        elif len(tokens[-1]) < 4:
+            tokens[-1] += ch
+        else:
+            return None
+    for a, b in itertools.pairwise(tokens):
+        if not _pairs(reference, a, b):
+            return None
+    shaped = _Shaped(tuple(tokens),
+                     tuple(_kern(font, a, b) for a, b in itertools.pairwise(tokens)))
+    return shaped, _advance64(font, shaped)
+
+
+def _shape(font: ImageFont.FreeTypeFont, text: str) -> tuple[_Shaped, int] | None:
+    """``text`` as glyphs and its advance (in 1/64 pixel), words joined by single spaces
+    set as glyphs of their own; None if the font must set it."""
+    words = text.split(" ")
+    if len(words) == 1:
+        return _shape_word(font, text)
+    reference = _reference(font)
+    if not isinstance(reference, ImageFont.FreeTypeFont):
+        return None
+    tokens: list[str] = []
+    kerns: list[int] = []
+    advance = 0
+    space = _glyph(font, " ").advance
+    for word in words:
+        shaped = _shape_word(font, word)
+        if shaped is None:
+            return None
+        if tokens:
+            last, first = tokens[-1], shaped[0].tokens[0]
+            if not (_pairs(reference, last, " ") and _pairs(reference, " ", first)):
+                return None
+            tokens.append(" ")
+            kerns.append(_kern(font, last, " "))
+            kerns.append(_kern(font, " ", first))
+            advance += kerns[-2] + space + kerns[-1]
+        tokens.extend(shaped[0].tokens)
+        kerns.extend(shaped[0].kerns)
+        advance += shaped[1]
+    return _Shaped(tuple(tokens), tuple(kerns)), advance
+
+
+@dataclass(frozen=True)
+class _Ink:
+    """A drawn line: its mask, where the mask's top left corner is from the anchor point's
+    whole pixel, and boxes (on the mask) that hold all of its ink."""
+    mask: Image.Image
+    left: int
+    top: int
+    rects: tuple[Box, ...]
+
+
+def _over(under: Image.Image, glyph: Image.Image) -> Image.Image:
+    """``glyph`` combined over ``under`` as FreeType glyphs are combined in a line mask:
+    g + t·(255 − g)/255, rounded; Pillow's alpha compositing computes exactly that alpha."""
+    a = Image.new("RGBA", under.size)
+    a.putalpha(under)
+    b = Image.new("RGBA", glyph.size)
+    b.putalpha(glyph)
+    return Image.alpha_composite(a, b).getchannel("A")
+
+
+def _compose(font: ImageFont.FreeTypeFont, shaped: _Shaped, anchor: str, fx: float,
+             fy: float) -> _Ink | None:
+    """The line's mask from its glyphs, as ``font.getmask2(text, anchor=anchor,
+    start=(fx, fy))`` draws it (cropped to the ink); None when nothing is drawn."""
+    glyphs = [_glyph(font, t) for t in shaped.tokens]
+    pens = []
+    pen = 0
+    for n, g in enumerate(glyphs):
+        pens.append(pen)
+        pen += g.advance + (shaped.kerns[n] if n < len(shaped.kerns) else 0)
+    # Pillow's render: the pen starts at -x_min (and -y_max), plus the sub-pixel start,
+    # in C floats; the mask is placed by the bounding box and the anchor
+    x_min = min([0] + [_pixel(p) + g.left for g, p in zip(glyphs, pens, strict=True)])
+    y_max = max([0] + [g.top for g in glyphs])
+    x0 = _c_round(_f32(_f32(-x_min) + _f32(fx)) * 64)
+    y0 = _c_round(_f32(_f32(-y_max) - _f32(fy)) * 64)
+    left = x_min - (_pixel(pen // 2) if anchor[0] == "m" else 0)
+    top = -y_max
+    base = -_pixel(y0)
+    placed = [(g.image, _pixel(x0 + p) + g.dx, base + g.dy)
+              for g, p in zip(glyphs, pens, strict=True) if g.image is not None]
+    if not placed:
+        return None
+    if len(placed) == 1:  # a letter: its glyph as it is (masks are not changed once made)
+        im, x, y = placed[0]
+        return _Ink(im, left + x, top + y, ((0, 0, im.width, im.height),))
+    x_lo = min(x for _im, x, _y in placed)
+    y_lo = min(y for _im, _x, y in placed)
+    x_hi = max(x + im.width for im, x, _y in placed)
+    y_hi = max(y + im.height for im, _x, y in placed)
+    mask = Image.new("L", (x_hi - x_lo, y_hi - y_lo))
+    rects: list[Box] = []
+    reach = -1 << 30  # right edge of the glyphs so far
+    for im, x, y in placed:
+        rect = (x - x_lo, y - y_lo, x - x_lo + im.width, y - y_lo + im.height)
+        if rect[0] < reach and any(_meet(rect, r) for r in rects):
+            im = _over(mask.crop(rect), im)
+        mask.im.paste(im.im, rect)
+        rects.append(rect)
+        reach = max(reach, rect[2])
+    return _Ink(mask, left + x_lo, top + y_lo, tuple(rects))
+
+
 def _width(font: AnyFont, text: str, tracked: bool = False) -> float:
-    if not tracked:
-        return float(font.getlength(text))
-    size = float(getattr(font, "size", 10))
-    return sum(_advance(font, c) for c in text) + TRACK * size * (len(text) - 1)
+    if tracked:
+        size = float(getattr(font, "size", 10))
+        return sum(_advance(font, c) for c in text) + TRACK * size * (len(text) - 1)
+    if isinstance(font, ImageFont.FreeTypeFont):
+        shaped = _shape(font, text)
+        if shaped is not None:
+            return shaped[1] / 64
+    return float(font.getlength(text))
 
 
 def wrap(text: str, font: AnyFont, width: float, tracked: bool = False) -> list[str]:
@@ -178,10 +421,12 @@ def wrap(text: str, font: AnyFont, width: float, tracked: bool = False) -> list[
     return lines
 
 
+@lru_cache(maxsize=512)
 def fit(text: str, role: str, width: float, height: float, start: int, smallest: int,
         max_lines: int, spacing: float = 1.15,
-        tracked: bool = False) -> tuple[AnyFont, list[str], int]:
-    """The largest size (from ``start`` down) at which ``text`` fits the box."""
+        tracked: bool = False) -> tuple[AnyFont, tuple[str, ...], int]:
+    """The largest size (from ``start`` down) at which ``text`` fits the box. Authors,
+    fandoms and series come back often in a batch, so their layouts are kept."""
     size = start
     while True:
         font = pick_font(role, text, size)
@@ -191,7 +436,7 @@ def fit(text: str, role: str, width: float, height: float, start: int, smallest:
             if len(lines) > max_lines:
                 rest = " ".join(lines[max_lines - 1:])
                 lines = [*lines[:max_lines - 1], _ellipsize(rest, font, width, tracked)]
-            return font, lines, size
+            return font, tuple(lines), size
         size = max(smallest, int(size * 0.92))
 
 
@@ -208,13 +453,20 @@ CLEAR: Box = (100, 100, WIDTH - 100, HEIGHT - 100)  # plain background inside th
 
 @lru_cache(maxsize=24)
 def _render(font: ImageFont.FreeTypeFont, text: str, anchor: str, fx: float,
-            fy: float) -> tuple[Image.Image, int, int]:
+            fy: float) -> _Ink | None:
     """The anti-aliased mask of ``text`` and its offset from the anchor point's whole
-    pixel, at the sub-pixel position ``(fx, fy)``, as :meth:`ImageDraw.text` draws it.
-    Labels, authors and series come back often in a batch, so the last few are kept."""
-    mask, (left, top) = font.getmask2(text, "L", None, None, None, 0, anchor, 0, (fx, fy),
-                                      stroke_filled=True)
-    return Image.Image()._new(mask), left, top
+    pixel, at the sub-pixel position ``(fx, fy)``, as :meth:`ImageDraw.text` draws it:
+    from cached glyphs when the text allows, else by FreeType."""
+    if text == " " * len(text):  # spaces (between the letters of a label) draw nothing
+        return None
+    if anchor in ("ls", "ms"):
+        shaped = _shape(font, text)
+        if shaped is not None:
+            return _compose(font, shaped[0], anchor, fx, fy)
+    mask, left, top = _drawn(font, text, anchor, fx, fy)
+    if not (mask.width and mask.height):
+        return None
+    return _Ink(mask, left, top, ((0, 0, mask.width, mask.height),))
 
 
 @lru_cache(maxsize=64)
@@ -239,36 +491,44 @@ class _Text:
     anchor: str
 
     @cached_property
-    def glyphs(self) -> tuple[Image.Image, int, int] | None:
-        """The mask and where its top left corner goes on the cover."""
+    def glyphs(self) -> tuple[Image.Image, int, int, tuple[Box, ...]] | None:
+        """The mask, where its top left corner goes on the cover, and boxes (on the cover)
+        holding all its ink; None for a font whose masks are not known."""
         if not isinstance(self.font, ImageFont.FreeTypeFont):
             return None
         fx, x = math.modf(self.x)
         fy, y = math.modf(self.y)
-        mask, left, top = _render(self.font, self.text, self.anchor, fx, fy)
-        return mask, int(x) + left, int(y) + top
+        ink = _render(self.font, self.text, self.anchor, fx, fy)
+        if ink is None:
+            return Image.new("L", (0, 0)), int(x), int(y), ()
+        left, top = int(x) + ink.left, int(y) + ink.top
+        return ink.mask, left, top, tuple((a + left, b + top, c + left, d + top)
+                                          for a, b, c, d in ink.rects)
 
     def box(self) -> Box | None:
         if self.glyphs is None:
             return None
-        mask, left, top = self.glyphs
+        mask, left, top, _rects = self.glyphs
         return left, top, left + mask.width, top + mask.height
 
-    def draw(self, img: Image.Image, dy: int, background: RGB | None) -> None:
-        """Draw moved down by ``dy``; ``background``: what is under the whole box."""
+    def ink(self) -> tuple[Box, ...] | None:
+        return None if self.glyphs is None else self.glyphs[3]
+
+    def draw(self, img: Image.Image, dx: int, dy: int, background: RGB | None) -> None:
+        """Draw moved by ``(dx, dy)``; ``background``: what is under the whole box."""
         if self.glyphs is None:
-            ImageDraw.Draw(img).text((self.x, self.y + dy), self.text, font=self.font,
+            ImageDraw.Draw(img).text((self.x + dx, self.y + dy), self.text, font=self.font,
                                      fill=self.fill, anchor=self.anchor)
             return
-        mask, left, top = self.glyphs
+        mask, left, top, _rects = self.glyphs
         if not (mask.width and mask.height):
             return
         if background is None:
-            ImageDraw.Draw(img).bitmap((left, top + dy), mask, fill=self.fill)
+            ImageDraw.Draw(img).bitmap((left + dx, top + dy), mask, fill=self.fill)
             return
         shaded = mask.copy()
         shaded.putpalette(_shades(background, self.fill))
-        img.paste(shaded, (left, top + dy))
+        img.paste(shaded, (left + dx, top + dy))
 
 
 @dataclass(frozen=True)
@@ -284,13 +544,22 @@ class _Shape:
         pad = self.width + _SLACK
         return int(x0) - pad, int(y0) - pad, int(x1) + pad + 1, int(y1) + pad + 1
 
-    def draw(self, img: Image.Image, dy: int, background: RGB | None) -> None:
+    def ink(self) -> tuple[Box, ...]:
+        return (self.box(),)
+
+    def draw(self, img: Image.Image, dx: int, dy: int, background: RGB | None,
+             fill: RGB | int | None = None) -> None:
+        """Draw moved by ``(dx, dy)``, in its colour or in ``fill`` (255 on a mask)."""
         x0, y0, x1, y1 = self.coords
+        colour = self.fill if fill is None else fill
         if self.ellipse:
-            ImageDraw.Draw(img).ellipse((x0, y0 + dy, x1, y1 + dy), fill=self.fill)
+            ImageDraw.Draw(img).ellipse((x0 + dx, y0 + dy, x1 + dx, y1 + dy), fill=colour)
         else:
-            ImageDraw.Draw(img).line((x0, y0 + dy, x1, y1 + dy), fill=self.fill,
+            ImageDraw.Draw(img).line((x0 + dx, y0 + dy, x1 + dx, y1 + dy), fill=colour,
                                      width=self.width)
+
+
+Mark = _Text | _Shape
 
 
 def _inside(box: Box, outer: Box) -> bool:
@@ -306,64 +575,72 @@ def _meet(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+@dataclass(frozen=True)
+class _Line:
+    """The marks of one line of the cover (a line of text, the letters of a label, the
+    rule and its dot) and what identifies them: the same key, the same pixels. Keys are
+    kept with the line's coded cells, so they hold values, not marks with their masks."""
+    key: Hashable
+    marks: tuple[Mark, ...]
+    keep: bool = True  # worth keeping coded: it comes back in a batch (not a title)
+
+
 @dataclass
 class Design:
     """What a cover shows: the blank (background and double frame) and the marks on it."""
     background: RGB
     accent: RGB
-    marks: list[_Text | _Shape] = field(default_factory=list)
+    lines: list[_Line] = field(default_factory=list)
 
-    def frame(self, img: Image.Image, top: int = 0) -> None:
-        """A thin double frame, like a cloth binding; ``img`` holds the rows from ``top``."""
+    @property
+    def marks(self) -> list[Mark]:
+        return [mark for line in self.lines for mark in line.marks]
+
+    def frame(self, img: Image.Image, top: int = 0, left: int = 0) -> None:
+        """A thin double frame, like a cloth binding; ``img`` holds the cover from
+        ``(left, top)``."""
         draw = ImageDraw.Draw(img)
-        draw.rectangle((70, 70 - top, WIDTH - 71, HEIGHT - 71 - top), outline=self.accent,
-                       width=6)
-        draw.rectangle((92, 92 - top, WIDTH - 93, HEIGHT - 93 - top), outline=self.accent,
-                       width=2)
+        draw.rectangle((70 - left, 70 - top, WIDTH - 71 - left, HEIGHT - 71 - top),
+                       outline=self.accent, width=6)
+        draw.rectangle((92 - left, 92 - top, WIDTH - 93 - left, HEIGHT - 93 - top),
+                       outline=self.accent, width=2)
 
     def image(self) -> Image.Image:
         img = Image.new("RGB", (WIDTH, HEIGHT), self.background)
         self.frame(img)
-        self.paint(img, [0] * len(self.marks))
+        self.paint(img, self.marks)
         return img
 
-    def boxes(self) -> list[Box] | None:
-        """Where each mark draws; None when a mark's box is unknown."""
-        boxes = []
-        for mark in self.marks:
-            box = mark.box()
-            if box is None:
-                return None
-            boxes.append(box)
-        return boxes
+    def paint(self, img: Image.Image, marks: list[Mark], dx: int = 0, dy: int = 0) -> None:
+        """Draw the marks moved by ``(dx, dy)``. A large mark alone on the background is
+        pasted in colour rather than blended onto it (the same pixels)."""
+        boxes = [mark.box() for mark in marks]
+        for n, (mark, box) in enumerate(zip(marks, boxes, strict=True)):
+            alone = box is not None and _area(box) >= 4096 and _inside(box, CLEAR) \
+                and not any(other is None or _meet(box, other) for other in boxes[:n])
+            mark.draw(img, dx, dy, self.background if alone else None)
 
-    def paint(self, img: Image.Image, shifts: list[int]) -> None:
-        """Draw the marks, each moved down by its shift. A large mark alone on the
-        background is pasted in colour rather than blended onto it (the same pixels)."""
-        boxes = self.boxes()
-        for n, (mark, dy) in enumerate(zip(self.marks, shifts, strict=True)):
-            alone = boxes is not None and _area(boxes[n]) >= 4096 \
-                and _inside(boxes[n], CLEAR) and not any(_meet(boxes[n], box)
-                                                         for box in boxes[:n])
-            mark.draw(img, dy, self.background if alone else None)
-
-    def centred(self, lines: list[str], font: AnyFont, size: int, top: float, fill: RGB,
-                spacing: float = 1.15) -> float:
+    def centred(self, lines: tuple[str, ...], font: AnyFont, size: int, top: float,
+                fill: RGB, spacing: float = 1.15, keep: bool = True) -> float:
         y = top
         for line in lines:
-            self.marks.append(_Text(WIDTH / 2, y + size * 0.8, line, font, fill, "ms"))
+            mark = _Text(WIDTH / 2, y + size * 0.8, line, font, fill, "ms")
+            key = ("text", mark.x, mark.y, line, font, fill)  # (not the mark: it keeps its mask)
+            self.lines.append(_Line(key, (mark,), keep))
             y += size * spacing
         return y
 
-    def tracked(self, lines: list[str], font: AnyFont, size: int, top: float,
+    def tracked(self, lines: tuple[str, ...], font: AnyFont, size: int, top: float,
                 fill: RGB) -> None:
         """Letter-spaced capitals (the fandom label), set a character at a time."""
         y = top
         for line in lines:
             x = (WIDTH - _width(font, line, True)) / 2
+            marks = []
             for ch in line:
-                self.marks.append(_Text(x, y + size * 0.8, ch, font, fill, "ls"))
+                marks.append(_Text(x, y + size * 0.8, ch, font, fill, "ls"))
                 x += _advance(font, ch) + TRACK * size
+            self.lines.append(_Line(("tracked", line, font, size, y, fill), tuple(marks)))
             y += size * 1.5
 
 
@@ -397,13 +674,12 @@ def design(meta: Metadata, key: str) -> Design:
     tfont, tlines, tsize = fit(title, "title", inner, 1000, 190, 70, 6, spacing=1.12)
     block = len(tlines) * tsize * 1.12
     top = max(520, 1050 - block / 2)
-    bottom = out.centred(tlines, tfont, tsize, top, fg, spacing=1.12)
+    bottom = out.centred(tlines, tfont, tsize, top, fg, spacing=1.12, keep=False)
 
     rule_y = bottom + 70
-    out.marks.append(_Shape(False, (WIDTH / 2 - 160, rule_y, WIDTH / 2 + 160, rule_y), accent,
-                            5))
-    out.marks.append(_Shape(True, (WIDTH / 2 - 14, rule_y - 14, WIDTH / 2 + 14, rule_y + 14),
-                            accent))
+    rule = _Shape(False, (WIDTH / 2 - 160, rule_y, WIDTH / 2 + 160, rule_y), accent, 5)
+    dot = _Shape(True, (WIDTH / 2 - 14, rule_y - 14, WIDTH / 2 + 14, rule_y + 14), accent)
+    out.lines.append(_Line((rule, dot), (rule, dot)))
 
     if meta.author:
         author = " ".join(meta.author.split())
@@ -423,14 +699,25 @@ def design(meta: Metadata, key: str) -> Design:
 # what published covers use): the text is at least 44 px high and light on a dark ground,
 # so halving the colour resolution does not show, while it codes ~2x faster than 4:4:4
 # and the file is ~30% smaller.
-# A restart marker after every row of 16x16 blocks makes each row's coded data stand alone
-# (the DC predictors reset), and without optimize the Huffman tables are libjpeg's standard
-# ones and the quantisation tables depend only on the quality: rows coded in different
-# images with the same settings can be put together into one valid JPEG.
+# A restart marker after every RESTART blocks of 16x16 pixels makes the coded data of each
+# cell (64x16 pixels, 25 to a block row) stand alone: the DC predictors reset, and without
+# optimize the Huffman tables are libjpeg's standard ones and the quantisation tables
+# depend only on the quality. So a cell's bytes depend only on its pixels, and cells coded
+# in any image with the same settings can be put together into one valid JPEG, as long as
+# the restart markers are numbered again in order (RST0-RST7, cycling).
 MCU = 16  # height of a block row at 4:2:0
-ROWS = HEIGHT // MCU
+# Blocks between restart markers: shorter is less to code per book, longer is a smaller
+# file (each restart costs 2 bytes and the DC values coded afresh). At 4 the file is ~11%
+# larger than with a restart per block row; 1 or 2 code fewer pixels but more pieces, and
+# were no faster.
+RESTART = 4
+CELL = MCU * RESTART
+ROWS, COLS = HEIGHT // MCU, WIDTH // CELL
+CELLS = ROWS * COLS
+_STRIP = 1000  # most cells in a row of the image coded for a book (65535 px at most)
 _SLACK = 4  # pixels around a shape's box its drawing may touch
 _RST = [bytes((0xFF, 0xD0 + n)) for n in range(8)]
+_MARKERS = _RST * (COLS // 8 + 2)  # from _MARKERS[n % 8]: the markers after cells n, n+1...
 _RST_SPLIT = re.compile(rb"\xff[\xd0-\xd7]")  # in coded data FF is always followed by 00
 
 
@@ -438,13 +725,13 @@ def encode(img: Image.Image) -> bytes:
     """The cover's JPEG encoding; :func:`generate_cover` gives the same bytes faster."""
     out = io.BytesIO()
     img.save(out, format="JPEG", quality=90, subsampling=2, optimize=False,
-             restart_marker_rows=1)
+             restart_marker_blocks=RESTART)
     return out.getvalue()
 
 
-def _split(data: bytes, rows: int) -> tuple[bytes, list[bytes]] | None:
+def _split(data: bytes, cells: int) -> tuple[bytes, list[bytes]] | None:
     """The header of a JPEG from :func:`encode` (SOI up to the end of SOS), with the
-    image height set to the cover's, and the coded data of each block row."""
+    image size set to the cover's, and the coded data of each cell."""
     pos, sof = 2, -1
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
@@ -457,9 +744,10 @@ def _split(data: bytes, rows: int) -> tuple[bytes, list[bytes]] | None:
         return None
     if sof < 0 or data[-2:] != b"\xff\xd9":
         return None
-    header = data[:sof + 5] + HEIGHT.to_bytes(2, "big") + data[sof + 7:pos]
+    header = data[:sof + 5] + HEIGHT.to_bytes(2, "big") + WIDTH.to_bytes(2, "big") \
+        + data[sof + 9:pos]
     segments = _RST_SPLIT.split(data[pos:-2])
-    if len(segments) != rows:
+    if len(segments) != cells:
         return None
     return header, segments
 
@@ -467,9 +755,9 @@ def _split(data: bytes, rows: int) -> tuple[bytes, list[bytes]] | None:
 @dataclass(frozen=True)
 class _Blank:
     header: bytes
-    segments: tuple[bytes, ...]  # coded data of each block row of the blank cover
-    pixels: tuple[Image.Image | None, ...]  # each block row, None for the middle rows
-    middle: tuple[tuple[int, int, RGB], ...]  # the middle rows: columns not background
+    body: bytes  # the coded cells of the blank cover with the restart markers between them
+    starts: tuple[int, ...]  # where each cell's data starts in body
+    ends: tuple[int, ...]  # and ends (its restart marker follows)
 
 
 @lru_cache(maxsize=len(PALETTE))
@@ -485,7 +773,7 @@ def _blank(background: RGB, accent: RGB) -> _Blank | None:
     strip = Image.new("RGB", (WIDTH, top.height + bottom.height))
     strip.paste(top, (0, 0))
     strip.paste(bottom, (0, top.height))
-    split = _split(encode(strip), strip.height // MCU)
+    split = _split(encode(strip), strip.height // MCU * COLS)
     if split is None:
         return None
     header, coded = split
@@ -495,22 +783,21 @@ def _blank(background: RGB, accent: RGB) -> _Blank | None:
             return inside.start
         return row if row < inside.start else row - inside.stop + inside.start + 1
 
-    segments = tuple(coded[at(row)] for row in range(ROWS))
-    pixels = tuple(None if row in inside else
-                   strip.crop((0, at(row) * MCU, WIDTH, (at(row) + 1) * MCU))
-                   for row in range(ROWS))
-    # the middle rows as runs of columns of one colour (the frame's sides)
-    line = strip.crop((0, inside.start * MCU, WIDTH, inside.start * MCU + 1)).tobytes()
-    middle: list[tuple[int, int, RGB]] = []
-    for x in range(WIDTH):
-        colour = (line[3 * x], line[3 * x + 1], line[3 * x + 2])
-        if colour == background:
-            continue
-        if middle and middle[-1][1] == x and middle[-1][2] == colour:
-            middle[-1] = (middle[-1][0], x + 1, colour)
-        else:
-            middle.append((x, x + 1, colour))
-    return _Blank(header, segments, pixels, tuple(middle))
+    pieces: list[bytes] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for cell in range(CELLS):
+        row, col = divmod(cell, COLS)
+        data = coded[at(row) * COLS + col]
+        if cell:
+            pieces.append(_RST[(cell - 1) % 8])
+            pos += 2
+        starts.append(pos)
+        pieces.append(data)
+        pos += len(data)
+        ends.append(pos)
+    return _Blank(header, b"".join(pieces), tuple(starts), tuple(ends))
 
 
 def warm_up_covers() -> None:
@@ -519,42 +806,264 @@ def warm_up_covers() -> None:
         _blank(background, accent)
 
 
-def _splice(plan: Design) -> bytes | None:
-    """The cover's JPEG, coding only the block rows with marks on them and taking the rest
-    from the blank; the same bytes as ``encode(plan.image())``. None when that cannot be
-    done (a font without known boxes, an encoder that writes other tables)."""
-    blank = _blank(plan.background, plan.accent)
-    boxes = plan.boxes()
-    if blank is None or boxes is None:
+@dataclass(frozen=True)
+class _Coded:
+    cells: Box  # the cells (columns and rows) its ink may touch
+    # (first cell, end cell, their coded data with the restart markers between them) of
+    # each run of cells it changes; cells are numbered row by row
+    data: tuple[tuple[int, int, bytes], ...]
+    size: int
+
+
+class _Store:
+    """The coded cells of lines drawn before (authors, fandoms and series come back often
+    in a batch), the most recently used last, up to a number of bytes."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.items: OrderedDict[Hashable, _Coded] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable) -> _Coded | None:
+        with self.lock:
+            item = self.items.get(key)
+            if item is not None:
+                self.items.move_to_end(key)
+            return item
+
+    def put(self, key: Hashable, item: _Coded, keep: bool = True) -> None:
+        """Store ``item``; one not to ``keep`` (a title) goes first when room is needed."""
+        with self.lock:
+            old = self.items.pop(key, None)
+            if old is not None:
+                self.size -= old.size
+            self.items[key] = item
+            if not keep:
+                self.items.move_to_end(key, last=False)
+            self.size += item.size
+            while self.size > self.budget:
+                _key, dropped = self.items.popitem(last=False)
+                self.size -= dropped.size
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.size = 0
+
+
+_coded = _Store(8 << 20)
+
+
+def _cells(rects: Iterable[Box]) -> Box | None:
+    """The cells (columns c0..c1, rows r0..r1, ends exclusive) the boxes touch."""
+    boxes = [(max(0, a), max(0, b), min(WIDTH, c), min(HEIGHT, d)) for a, b, c, d in rects]
+    boxes = [box for box in boxes if box[0] < box[2] and box[1] < box[3]]
+    if not boxes:
         return None
-    segments = list(blank.segments)
-    # the block rows (MCU pixels high) each mark touches (none if it draws nothing)
-    spans = [(max(0, box[1]) // MCU, (min(HEIGHT, box[3]) - 1) // MCU)
-             if box[0] < box[2] and box[1] < box[3] else (0, -1) for box in boxes]
-    rows = sorted({row for first, last in spans for row in range(first, last + 1)})
-    if rows:
-        # the marked rows stacked into one strip; each mark is drawn moved up to where its
-        # rows are in the strip (by whole pixels, so its pixels are the same)
-        strip = Image.new("RGB", (WIDTH, MCU * len(rows)), plan.background)
-        for left, right, colour in blank.middle:
-            strip.paste(colour, (left, 0, right, strip.height))
-        place = {row: n for n, row in enumerate(rows)}
-        for row, n in place.items():
-            pixels = blank.pixels[row]
-            if pixels is not None:
-                strip.paste(pixels, (0, n * MCU))
-        plan.paint(strip, [(place.get(first, first) - first) * MCU for first, _ in spans])
-        split = _split(encode(strip), len(rows))
-        if split is None or split[0] != blank.header:
-            return None
-        for row, segment in zip(rows, split[1], strict=True):
-            segments[row] = segment
-    out = [blank.header, segments[0]]
-    for n in range(1, ROWS):
-        out.append(_RST[(n - 1) % 8])
-        out.append(segments[n])
+    return (min(b[0] for b in boxes) // CELL, min(b[1] for b in boxes) // MCU,
+            (max(b[2] for b in boxes) - 1) // CELL + 1, (max(b[3] for b in boxes) - 1) // MCU + 1)
+
+
+Run = tuple[int, int, int]  # a row of cells, its first column and end column
+
+
+@dataclass
+class _Part:
+    """Lines coded together: one line, or lines whose cells meet."""
+    keys: list[Hashable]
+    lines: list[tuple[int, _Line]]  # with their place in the design
+    cells: Box
+    coded: _Coded | None = None
+
+    @property
+    def key(self) -> Hashable:
+        return self.keys[0] if len(self.keys) == 1 else tuple(self.keys)
+
+    def runs(self) -> list[Run] | None:
+        """(row, first column, end column) of the cells the ink touches, row by row."""
+        bands: dict[tuple[int, int], int] = {}  # (first row, end row): columns, as bits
+        for _n, line in self.lines:
+            for mark in line.marks:
+                ink = mark.ink()
+                if ink is None:
+                    return None
+                for a, b, c, d in ink:
+                    a, b, c, d = max(0, a), max(0, b), min(WIDTH, c), min(HEIGHT, d)
+                    if a < c and b < d:
+                        first, end = a // CELL, (c - 1) // CELL + 1
+                        band = (b // MCU, (d - 1) // MCU + 1)
+                        bands[band] = bands.get(band, 0) | ((1 << end) - (1 << first))
+        rows: dict[int, int] = {}
+        for (first, end), columns in bands.items():
+            for row in range(first, end):
+                rows[row] = rows.get(row, 0) | columns
+        runs = []
+        for row in sorted(rows):
+            bits, col = rows[row], 0
+            while bits:
+                skip = (bits & -bits).bit_length() - 1  # empty columns, then a run of cells
+                bits >>= skip
+                col += skip
+                count = (~bits & (bits + 1)).bit_length() - 1
+                runs.append((row, col, col + count))
+                bits >>= count
+                col += count
+        return runs
+
+
+def _splice(plan: Design) -> bytes | None:
+    """The cover's JPEG, coding only the cells with ink on them and taking the rest from
+    the blank; the same bytes as ``encode(plan.image())``. None when that cannot be done
+    (a font without known masks, an encoder that writes other tables)."""
+    blank = _blank(plan.background, plan.accent)
+    if blank is None:
+        return None
+    parts: list[_Part] = []
+    for n, line in enumerate(plan.lines):
+        key = (plan.background, plan.accent, line.key)
+        known = _coded.get(key)
+        if known is not None:
+            parts.append(_Part([key], [(n, line)], known.cells, known))
+            continue
+        rects: list[Box] = []
+        for mark in line.marks:
+            ink = mark.ink()
+            if ink is None:
+                return None
+            rects.extend(ink)
+        cells = _cells(rects)
+        if cells is not None:
+            parts.append(_Part([key], [(n, line)], cells))
+    # lines whose cells meet are drawn and coded together
+    n = 0
+    while n < len(parts):
+        other = next((m for m in range(n + 1, len(parts))
+                      if _meet(parts[n].cells, parts[m].cells)), None)
+        if other is None:
+            n += 1
+            continue
+        a, b = parts[n], parts.pop(other)
+        lines = sorted(a.lines + b.lines, key=lambda item: item[0])
+        keys: list[Hashable] = [(plan.background, plan.accent, line.key) for _n, line in lines]
+        cells = (min(a.cells[0], b.cells[0]), min(a.cells[1], b.cells[1]),
+                 max(a.cells[2], b.cells[2]), max(a.cells[3], b.cells[3]))
+        parts[n] = _Part(keys, lines, cells)
+    todo = []
+    for part in parts:
+        if part.coded is None and len(part.keys) > 1:
+            part.coded = _coded.get(part.key)
+        if part.coded is None:
+            todo.append(part)
+    if todo and not _code(plan, blank, todo):
+        return None
+    runs = sorted(run for part in parts if part.coded is not None for run in part.coded.data)
+    out: list[bytes | memoryview] = [blank.header]
+    body = memoryview(blank.body)
+    pos = 0
+    for first, end, data in runs:
+        out.append(body[pos:blank.starts[first]])
+        out.append(data)
+        pos = blank.ends[end - 1]
+    out.append(body[pos:])
     out.append(b"\xff\xd9")
     return b"".join(out)
+
+
+def _source(marks: list[Mark], box: Box) -> tuple[Image.Image, int, int] | None:
+    """The marks as one mask, for marks of one colour alone on the background (their
+    pixels are then that mask coloured through :func:`_shades`), and where the mask's top
+    left corner is on the cover; None when the marks overlap (blending twice is not
+    blending their combined mask once)."""
+    if len(marks) == 1 and isinstance(marks[0], _Text) and marks[0].glyphs is not None:
+        mask, left, top, _rects = marks[0].glyphs
+        return mask, left, top
+    canvas = Image.new("L", (box[2] - box[0], box[3] - box[1]))
+    drawn: list[Box] = []
+    for mark in marks:
+        if isinstance(mark, _Text):
+            if mark.glyphs is None:
+                return None
+            mask, left, top, _rects = mark.glyphs
+            rect = (left, top, left + mask.width, top + mask.height)
+            if any(_meet(rect, other) for other in drawn):
+                return None
+            drawn.append(rect)
+            if mask.width and mask.height:
+                canvas.im.paste(mask.im, (left - box[0], top - box[1], rect[2] - box[0],
+                                          rect[3] - box[1]))
+    for mark in marks:  # shapes are solid (not blended): drawn last, in full
+        if isinstance(mark, _Shape):
+            mark.draw(canvas, -box[0], -box[1], None, 255)
+    return canvas, box[0], box[1]
+
+
+def _code(plan: Design, blank: _Blank, parts: list[_Part]) -> bool:
+    """Draw the parts and code the cells their ink touches. The cells are put side by side
+    in rows of up to :data:`_STRIP`, one image for each colour of marks alone on the
+    background (drawn as masks, coloured at the end) and one for the rest (drawn in
+    colour). Sets each part's ``coded``."""
+    groups: dict[RGB | None, list[tuple[_Part, tuple[Image.Image, int, int], list[Run]]]] = {}
+    for part in parts:
+        runs = part.runs()
+        if runs is None:
+            return False
+        marks = [mark for _n, line in part.lines for mark in line.marks]
+        c0, r0, c1, r1 = part.cells
+        box = (c0 * CELL, r0 * MCU, c1 * CELL, r1 * MCU)
+        fills = {mark.fill for mark in marks}
+        source = _source(marks, box) if _inside(box, CLEAR) and len(fills) == 1 else None
+        if source is not None:
+            groups.setdefault(fills.pop(), []).append((part, source, runs))
+            continue
+        canvas = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), plan.background)
+        if not _inside(box, CLEAR):
+            plan.frame(canvas, box[1], box[0])
+        plan.paint(canvas, marks, -box[0], -box[1])
+        groups.setdefault(None, []).append((part, (canvas, box[0], box[1]), runs))
+    found: dict[int, list[tuple[int, int, bytes]]] = {id(part): [] for part in parts}
+    for fill, items in groups.items():
+        total = sum(end - first for _part, _source, runs in items for _row, first, end in runs)
+        rows = -(-total // _STRIP)
+        per = -(-total // rows)
+        if fill is None:
+            strip = Image.new("RGB", (per * CELL, rows * MCU), plan.background)
+        else:
+            strip = Image.new("L", (per * CELL, rows * MCU))
+        owners: list[tuple[list[tuple[int, int, bytes]], int, int]] = []  # to, cell, count
+        place = 0
+        for part, (image, ox, oy), runs in items:
+            to = found[id(part)]
+            for row, first, end in runs:
+                while first < end:  # a run may go on in the next row of the strip
+                    x, y = place % per * CELL, place // per * MCU
+                    count = min(end - first, per - place % per)
+                    piece = image.im.crop((first * CELL - ox, row * MCU - oy,
+                                            (first + count) * CELL - ox, (row + 1) * MCU - oy))
+                    strip.im.paste(piece, (x, y, x + count * CELL, y + MCU))
+                    owners.append((to, row * COLS + first, count))
+                    place += count
+                    first += count
+        if fill is not None:
+            strip.putpalette(_shades(plan.background, fill))
+            strip = strip.convert("RGB")
+        split = _split(encode(strip), per * rows)
+        if split is None or split[0] != blank.header:
+            return False
+        coded = split[1]
+        place = 0
+        for to, cell, count in owners:  # the run's cells with the cover's restart markers
+            pieces: list[bytes] = [b""] * (2 * count - 1)
+            pieces[::2] = coded[place:place + count]
+            pieces[1::2] = _MARKERS[cell % 8:cell % 8 + count - 1]
+            to.append((cell, cell + count, b"".join(pieces)))
+            place += count
+    for part in parts:
+        coded_runs = tuple(found[id(part)])
+        part.coded = _Coded(part.cells, coded_runs,
+                            sum(len(d) for _a, _b, d in coded_runs) + 64 * len(coded_runs))
+        _coded.put(part.key, part.coded, all(line.keep for _n, line in part.lines))
+    return True
 
 
 def generate_cover(meta: Metadata, key: str) -> CoverImage:

@@ -12,7 +12,7 @@ from bookreader import Book
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 from kindle_rules import kindle_problems
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from fic2epub import Config, convert, cover
 from fic2epub.cli import cli
@@ -114,6 +114,14 @@ DESIGNS = [
 ]
 
 
+def _forget() -> None:
+    """Empty every cache of the cover module (as in a new process)."""
+    for cached in (cover._blank, cover._render, cover._shades, cover._glyph, cover._pairs,
+                   cover._kern, cover._shape_word, cover.fit):
+        cached.cache_clear()
+    cover._coded.clear()
+
+
 def _plain_jpeg(img: Image.Image) -> bytes:
     """The cover as one plain encode, without restart markers (how it used to be written)."""
     out = io.BytesIO()
@@ -136,9 +144,7 @@ def test_spliced_cover_is_the_full_encode(meta: Metadata, key: str) -> None:
     assert ours.size == plain.size == (WIDTH, HEIGHT)
     assert ours.tobytes() == plain.tobytes()
     # deterministic: the same bytes again with nothing cached
-    cover._blank.cache_clear()
-    cover._render.cache_clear()
-    cover._shades.cache_clear()
+    _forget()
     assert generate_cover(Metadata(**vars(meta)), key).data == spliced
 
 
@@ -159,6 +165,197 @@ def test_design_draws_what_imagedraw_draws(meta: Metadata, key: str) -> None:
         else:
             draw.line(mark.coords, fill=mark.fill, width=mark.width)
     assert plan.image().tobytes() == img.tobytes()
+
+
+TEXTS = ["Bench Story 00123", "office affluent fifty ffl fj Th", "AVATAR Type Wolf yoyo To",
+         "Zoë’s “Café” — Ⅻ", "Красная омега", "Ωμέγα ἄλφα", "L’été à Noël (Part 12)?",
+         "Red Omega · Part 15", "Æsop’s Œuvre; Straße #1 100% $5 & @home", "x"]
+
+
+def _fonts() -> list[ImageFont.FreeTypeFont]:
+    fonts = []
+    for role, size in (("title", 190), ("title", 70), ("text", 110), ("text", 58),
+                       ("italic", 84), ("italic", 44)):
+        for path in (*cover.font_files(role)[:1], None):
+            font = cover._load(path, size)
+            assert isinstance(font, ImageFont.FreeTypeFont)
+            fonts.append(font)
+    return fonts
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_text_from_cached_glyphs_is_what_freetype_draws(text: str) -> None:
+    """A line put together from cached glyphs (kerned pairs, ligatures kept whole) has the
+    mask FreeType draws for the whole line, at every sub-pixel position."""
+    for n, font in enumerate(_fonts()):
+        shaped = cover._shape(font, text)
+        assert shaped is not None, (text, font.path, font.size)
+        assert shaped[1] == round(font.getlength(text) * 64)  # the width wrap() uses
+        # halves of 1/64 pixel (C rounds them up), and starts that are halves only as C
+        # floats (Pillow's start is a float)
+        for anchor, fx, fy in (("ms", 0.0, 0.3), ("ls", 0.5, 0.0), ("ms", 0.77, 0.5 + n / 97),
+                               ("ls", 0.015625 * n, 0.984375), ("ms", 0.5078125, 0.0078125),
+                               ("ls", 0.5078125 - 1e-9, 0.5078125 - 1e-9)):
+            ink = cover._compose(font, shaped[0], anchor, fx, fy)
+            mask, left, top = cover._drawn(font, text, anchor, fx, fy)
+            box = mask.getbbox()
+            assert ink is not None and box is not None
+            assert (ink.left, ink.top, ink.mask.size) == (
+                left + box[0], top + box[1], (box[2] - box[0], box[3] - box[1]))
+            assert ink.mask.tobytes() == mask.crop(box).tobytes(), (text, font.path, anchor)
+            rest = ink.mask.copy()  # (masks are shared: cached glyphs)
+            for a, b, c, d in ink.rects:  # the boxes hold all the ink
+                rest.paste(0, (a, b, c, d))
+            assert rest.getbbox() is None
+
+
+def test_ligatures_are_kept_whole() -> None:
+    """Where the font joins letters (Source Serif's fi, ff, ft...), the joined glyph is one
+    token, so the cover shows the ligature as FreeType sets it."""
+    path = cover.font_files("title")[0] if cover.font_files("title") else None
+    if path is None or "SourceSerif" not in path:
+        pytest.skip("Source Serif Pro is not installed")
+    font = cover._load(path, 190)
+    shaped = cover._shape(font, "After office")
+    assert shaped is not None
+    assert "ft" in shaped[0].tokens and "ffi" in shaped[0].tokens
+    assert cover._shape(font, "Bench")[0].tokens == ("B", "e", "n", "c", "h")
+
+
+def test_text_the_glyphs_cannot_set_is_left_to_freetype() -> None:
+    font = cover._load(cover.font_files("text")[0] if cover.font_files("text") else None, 58)
+    for text in ("שלום", "e\u0301", "a\u200db", "赤いオメガ", "a  b", " "):
+        assert cover._shape(font, text) is None, text
+
+
+def test_glyphs_combine_as_freetype_combines_them() -> None:
+    """Overlapping glyphs: g + t·(255 − g)/255, rounded, for every pair of values."""
+    under = Image.frombytes("L", (256, 256), bytes(range(256)) * 256)
+    glyph = Image.frombytes("L", (256, 256), bytes(v for v in range(256) for _ in range(256)))
+    out = cover._over(under, glyph).tobytes()
+    for t, g, v in zip(under.tobytes(), glyph.tobytes(), out, strict=True):
+        assert v == g + (t * (255 - g) + 127) // 255, (t, g, v)
+
+
+def _marks(plan: cover.Design, *lines: cover._Line) -> cover.Design:
+    plan.lines.extend(lines)
+    return plan
+
+
+def _text(x: float, y: float, text: str, size: int, fill: tuple[int, int, int],
+          anchor: str = "ms") -> cover._Line:
+    mark = cover._Text(x, y, text, cover.pick_font("title", text, size), fill, anchor)
+    return cover._Line(("test", x, y, text, size, fill, anchor), (mark,), keep=False)
+
+
+ODD = [
+    # lines whose cells meet (drawn and coded together), in two colours, one over the other
+    [_text(800, 700, "Overlap", 190, (240, 236, 224)), _text(805, 760, "gjpqy", 190,
+                                                           (196, 178, 120))],
+    # text over the frame and out of the cover (drawn in colour, the frame under it)
+    [_text(60, 90, "Edge", 110, (240, 236, 224), "ls"), _text(1580, 2390, "Out", 84,
+                                                                (196, 178, 120))],
+    # two letters of a label that overlap (blended twice, not combined), and a rule
+    [cover._Line("pair", (cover._Text(700.3, 1200.6, "W", cover.pick_font("text", "W", 80),
+                                      (196, 178, 120), "ls"),
+                          cover._Text(745.8, 1200.6, "A", cover.pick_font("text", "A", 80),
+                                      (196, 178, 120), "ls"))),
+     cover._Line("rule", (cover._Shape(False, (600.5, 1230.25, 1000.5, 1230.25),
+                                       (196, 178, 120), 5),))],
+]
+
+
+@pytest.mark.parametrize("lines", ODD)
+def test_spliced_cover_is_the_full_encode_for_odd_layouts(lines: list[cover._Line]) -> None:
+    """Marks that are not alone on the background are drawn in colour with what is under
+    them; still the same bytes as coding the whole drawn image."""
+    plan = _marks(cover.Design((36, 68, 58), (196, 178, 120)), *lines)
+    spliced = cover._splice(plan)
+    assert spliced is not None
+    assert spliced == cover.encode(plan.image())
+    assert cover._splice(plan) == spliced  # and again, from the coded lines kept
+
+
+@pytest.mark.parametrize(("meta", "key"), DESIGNS)
+def test_lines_alone_on_the_background_are_drawn_as_masks(meta: Metadata, key: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cover's lines are alone on the plain background: drawn as masks and coloured once
+    (through the palette ImageDraw's blending gives), never painted in colour."""
+    _forget()
+    plan = cover.design(meta, key)
+    full = cover.encode(plan.image())
+
+    def painted(*args: object) -> None:
+        raise AssertionError("painted in colour")
+
+    monkeypatch.setattr(cover.Design, "paint", painted)
+    assert cover._splice(plan) == full
+
+
+def test_lines_kept_coded_are_used_again_only_where_they_fit() -> None:
+    """An author's line coded for one book is spliced into the next where it is the same
+    line at the same place in the same colours; elsewhere it is coded afresh."""
+    _forget()
+    a = Metadata(title="First", author="Jane Doe", fandom="Due South")
+    b = Metadata(title="A Second, Longer Title That Wraps Onto Two Lines", author="Jane Doe",
+                 fandom="Due South")
+    key = "urn:uuid:1"
+    first = generate_cover(a, key).data
+    kept = dict(cover._coded.items)
+    second = generate_cover(b, key).data
+    assert first == cover.encode(cover.design(a, key).image())
+    assert second == cover.encode(cover.design(b, key).image())
+    label = next(k for k in kept if isinstance(k[2], tuple) and k[2][0] == "tracked")
+    assert cover._coded.items[label] is kept[label]  # same place: used again
+    author = [k for k in cover._coded.items if k[2][0] == "text" and k[2][3] == "Jane Doe"]
+    assert len(author) == 2  # the title moved it: coded again
+
+    def values(key: object) -> list[object]:
+        return [v for part in key for v in values(part)] if isinstance(key, tuple) else [key]
+
+    # the store keeps values, not marks (which keep their rendered masks)
+    assert not any(isinstance(v, cover._Text) for key in cover._coded.items
+                   for v in values(key))
+
+
+def test_cells_coded_for_a_book_are_those_with_ink() -> None:
+    """A book's cover codes the 64×16 cells its text touches, not whole rows; restart
+    markers every 4 blocks (64 px), numbered in order across the cover."""
+    _forget()
+    plan = cover.design(META, "urn:uuid:1")
+    cover._blank(plan.background, plan.accent)  # (coded once per colour scheme)
+    coded: list[int] = []
+    encode = cover.encode
+
+    def counting(img: Image.Image) -> bytes:
+        coded.append(img.width * img.height)
+        return encode(img)
+
+    cover.encode = counting
+    try:
+        data = cover._splice(plan)
+    finally:
+        cover.encode = encode
+    assert data is not None
+    rows = {r for mark in plan.marks for a, b, c, d in (mark.ink() or ())
+            for r in range(b // 16, (d - 1) // 16 + 1)}
+    assert 0 < sum(coded) < 0.5 * len(rows) * WIDTH * 16
+    markers = [data[n + 1] for n in range(len(data) - 1) if data[n] == 0xFF
+               and 0xD0 <= data[n + 1] <= 0xD7]
+    assert markers == [0xD0 + n % 8 for n in range(WIDTH // 64 * HEIGHT // 16 - 1)]
+
+
+def test_titles_leave_the_store_first() -> None:
+    store = cover._Store(300)
+    item = cover._Coded((0, 0, 1, 1), (), 100)
+    store.put("author", item)
+    store.put("title", item, keep=False)
+    store.put("series", item)
+    store.put("fandom", item)
+    assert list(store.items) == ["author", "series", "fandom"]
+    assert store.get("author") is item
+    store.put("other", item)
+    assert list(store.items) == ["fandom", "author", "other"]
 
 
 def _image(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) -> bytes:
