@@ -223,14 +223,33 @@ def _glyph(font: ImageFont.FreeTypeFont, token: str) -> _Glyph:
 
 @lru_cache(maxsize=4096)
 def _plain(ch: str) -> bool:
-    """Whether ``ch`` is set as a glyph of its own in a left-to-right line: a letter, digit,
-    punctuation or symbol of the small alphabets (Latin, Greek, Cyrillic), whose pairs
-    come back often; no combining marks, controls, right-to-left or CJK characters."""
+    """Whether ``ch`` may be set from cached glyphs: a letter, digit, punctuation or symbol
+    of the Latin script or common to all scripts (Basic Latin to Latin Extended-B, Latin
+    Extended Additional, General Punctuation), left to right; no combining marks or
+    controls. Every such line is one script to raqm: a line mixing scripts is cut into
+    runs that are shaped apart (no kerning across them), which cached pairs cannot follow."""
     code = ord(ch)
-    return (code < 0x530 or 0x1E00 <= code < 0x2190) \
+    return (0x20 <= code < 0x250 or 0x1E00 <= code < 0x1F00 or 0x2000 <= code < 0x2070) \
         and unicodedata.category(ch)[0] in "LNPSZ" and unicodedata.category(ch) not in (
             "Zl", "Zp") and unicodedata.bidirectional(ch) in ("L", "EN", "ES", "ET", "CS",
                                                               "ON", "WS")
+
+
+@lru_cache(maxsize=1 << 14)
+def _direct(reference: ImageFont.FreeTypeFont, ch: str) -> bool:
+    """Whether the font maps ``ch`` to a glyph of its own. One it lacks (Ǟ, Ǽ, Vietnamese
+    ố in some faces) HarfBuzz sets as a base letter and combining marks at fractional
+    offsets, which cached glyphs would not match: drawn without shaping (basic layout),
+    such a character is the missing-glyph box."""
+    basic, notdef = _basic(reference)
+    return _mask(basic, ch) != notdef
+
+
+@lru_cache(maxsize=64)
+def _basic(reference: ImageFont.FreeTypeFont) -> tuple[ImageFont.FreeTypeFont, bytes]:
+    """The font without shaping, and its missing-glyph box."""
+    basic = reference.font_variant(layout_engine=ImageFont.Layout.BASIC)
+    return basic, _mask(basic, "\U0010fffd")
 
 
 def _reference(font: ImageFont.FreeTypeFont) -> AnyFont:
@@ -247,9 +266,16 @@ def _kern(font: ImageFont.FreeTypeFont, a: str, b: str) -> int:
 def _pairs(reference: ImageFont.FreeTypeFont, a: str, b: str) -> bool:
     """Whether the font sets ``a + b`` as ``a``'s glyphs then ``b``'s, kerned: drawn whole
     and drawn from the two it gives the same mask."""
-    whole, left, top = _drawn(reference, a + b, "ls", 0.0, 0.0)
+    return _matches(reference, _Shaped((a, b), (_kern(reference, a, b),)), a + b, "ls",
+                    0.0, 0.0)
+
+
+def _matches(font: ImageFont.FreeTypeFont, shaped: _Shaped, text: str, anchor: str,
+             fx: float, fy: float) -> bool:
+    """Whether the glyphs draw the mask FreeType draws for ``text``, at the same place."""
+    whole, left, top = _drawn(font, text, anchor, fx, fy)
     box = whole.getbbox() if whole.width and whole.height else None
-    ink = _compose(reference, _Shaped((a, b), (_kern(reference, a, b),)), "ls", 0.0, 0.0)
+    ink = _compose(font, shaped, anchor, fx, fy)
     if box is None or ink is None:
         return box is None and ink is None
     return (left + box[0], top + box[1]) == (ink.left, ink.top) \
@@ -268,13 +294,16 @@ def _advance64(font: ImageFont.FreeTypeFont, shaped: _Shaped) -> int:
     return sum(_glyph(font, t).advance for t in shaped.tokens) + sum(shaped.kerns)
 
 
-@lru_cache(maxsize=8192)
+_LONGEST = 32  # longer words are left to FreeType: wrap() measures every prefix of a word
+
+
+@lru_cache(maxsize=4096)
 def _shape_word(font: ImageFont.FreeTypeFont, word: str) -> tuple[_Shaped, int] | None:
-    """``word`` (no spaces) as glyphs and its advance, or None if the font must set it."""
-    if not word or not all(_plain(ch) for ch in word):
-        return None
+    """``word`` (no spaces, at most :data:`_LONGEST` characters) as glyphs and its
+    advance, or None if the font must set it."""
     reference = _reference(font)
-    if not isinstance(reference, ImageFont.FreeTypeFont):
+    if not word or not isinstance(reference, ImageFont.FreeTypeFont) \
+            or not all(_plain(ch) and _direct(reference, ch) for ch in word):
         return None
     tokens = [word[0]]
     for ch in word[1:]:
@@ -295,7 +324,13 @@ def _shape_word(font: ImageFont.FreeTypeFont, word: str) -> tuple[_Shaped, int] 
 def _shape(font: ImageFont.FreeTypeFont, text: str) -> tuple[_Shaped, int] | None:
     """``text`` as glyphs and its advance (in 1/64 pixel), words joined by single spaces
     set as glyphs of their own; None if the font must set it."""
+    return _shape_line(font, text) if _trusted(font) else None
+
+
+def _shape_line(font: ImageFont.FreeTypeFont, text: str) -> tuple[_Shaped, int] | None:
     words = text.split(" ")
+    if any(len(word) > _LONGEST for word in words):
+        return None
     if len(words) == 1:
         return _shape_word(font, text)
     reference = _reference(font)
@@ -384,6 +419,36 @@ def _compose(font: ImageFont.FreeTypeFont, shaped: _Shaped, anchor: str, fx: flo
         rects.append(rect)
         reach = max(reach, rect[2])
     return _Ink(mask, left + x_lo, top + y_lo, tuple(rects))
+
+
+# A check that the glyphs still draw what the installed Pillow, FreeType and HarfBuzz draw
+# (_compose copies Pillow's placement and rounding): the first time a font file is used, a
+# sample line in it at a few sub-pixel starts. If any differs, all text is left to FreeType
+# for the rest of the process.
+_SAMPLE = "AVATAR Wolf, “office” Tyjq — L’été 1984?"
+_SAMPLE_AT = (("ls", 0.0, 0.0), ("ls", 0.3, 0.7), ("ms", 0.5, 0.25), ("ms", 0.81, 0.5078125))
+_glyphs_on = True
+
+
+def _trusted(font: ImageFont.FreeTypeFont) -> bool:
+    """Whether text may be drawn from cached glyphs in this process, in this font."""
+    return _glyphs_on and _verified(font.path if isinstance(font.path, str) else None)
+
+
+@lru_cache(maxsize=64)
+def _verified(path: str | None) -> bool:
+    global _glyphs_on
+    font = _load(path, 61)
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return False
+    # the words it has glyphs for (Pillow's own font lacks é and —)
+    sample = " ".join(w for w in _SAMPLE.split(" ") if _shape_word(font, w))
+    shaped = _shape_line(font, sample)
+    if shaped is None or len(sample) < 20 or shaped[1] != round(font.getlength(sample) * 64) \
+            or not all(_matches(font, shaped[0], sample, anchor, fx, fy)
+                       for anchor, fx, fy in _SAMPLE_AT):
+        _glyphs_on = False
+    return _glyphs_on
 
 
 def _width(font: AnyFont, text: str, tracked: bool = False) -> float:
@@ -801,7 +866,10 @@ def _blank(background: RGB, accent: RGB) -> _Blank | None:
 
 
 def warm_up_covers() -> None:
-    """Code the blank cover of every colour scheme now (before batch workers fork)."""
+    """Check the cached glyphs and code the blank cover of every colour scheme now (before
+    batch workers fork)."""
+    for role in _SOURCE_SERIF:
+        _verified(font_files(role)[0] if font_files(role) else None)
     for background, _text, accent in PALETTE:
         _blank(background, accent)
 
