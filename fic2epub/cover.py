@@ -17,9 +17,13 @@ place in the same colours costs nothing to draw or code.
 
 Text is drawn from cached glyphs: FreeType sets each glyph at a whole pixel, so a line is
 its glyphs' masks placed at the kerned pen positions and combined as FreeType combines
-them, and its width is the sum of the same advances. The masks are FreeType's own, pixel
-for pixel (ligatures are kept whole); text in scripts with many letters, right to left
-or with combining marks is left to FreeType, as are fonts without known masks.
+them, and its width is the sum of the same advances. That is ImageDraw.text's mask, pixel
+for pixel (ligatures are kept whole), for the lines it is used for: every character Latin
+or common to all scripts (Basic Latin to Latin Extended-B, Latin Extended Additional,
+General Punctuation), so that the line is one script to raqm; every character one the
+font maps to a glyph of its own (not one HarfBuzz composes from a letter and marks); and
+every word at most 32 characters long. Other lines, and every line when a check of the
+glyphs against FreeType (once per font file) differs, are drawn by FreeType.
 
 Fonts, first that has every glyph of a line: Source Serif Pro (the ``font-source-serif-pro``
 package, SIL OFL 1.1), then DejaVu Serif and Noto CJK when the system has them, then
@@ -40,7 +44,6 @@ import itertools
 import math
 import re
 import struct
-import threading
 import unicodedata
 import warnings
 from collections import OrderedDict
@@ -171,9 +174,10 @@ def _advance(font: AnyFont, ch: str) -> float:
 # (or of a few that the font joins, like a ligature) is rendered once; the pen advances by
 # each glyph's advance plus the kerning of each pair, both measured with getlength. A pair
 # is trusted to be set that way once drawing it whole gave the same mask (at a reference
-# size: the font's substitutions do not depend on the size). Text outside Latin, Greek and
-# Cyrillic (CJK pairs rarely come back), with marks, controls or right-to-left characters
-# is left to FreeType, as are anchors other than ls and ms.
+# size: the font's substitutions do not depend on the size). Text with characters outside
+# Latin and common punctuation (raqm shapes each script's run apart), characters the font
+# has no glyph of its own for, marks, controls or words over 32 characters is left to
+# FreeType, as are anchors other than ls and ms.
 
 _REFERENCE = 48  # size at which a pair of glyphs is checked
 _PAIRS = 1 << 15
@@ -885,39 +889,36 @@ class _Coded:
 
 class _Store:
     """The coded cells of lines drawn before (authors, fandoms and series come back often
-    in a batch), the most recently used last, up to a number of bytes."""
+    in a batch), the most recently used last, up to a number of bytes. Not locked: covers
+    are drawn on the main thread of each process, as every other cache here."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.items: OrderedDict[Hashable, _Coded] = OrderedDict()
         self.size = 0
-        self.lock = threading.Lock()
 
     def get(self, key: Hashable) -> _Coded | None:
-        with self.lock:
-            item = self.items.get(key)
-            if item is not None:
-                self.items.move_to_end(key)
-            return item
+        item = self.items.get(key)
+        if item is not None:
+            self.items.move_to_end(key)
+        return item
 
     def put(self, key: Hashable, item: _Coded, keep: bool = True) -> None:
         """Store ``item``; one not to ``keep`` (a title) goes first when room is needed."""
-        with self.lock:
-            old = self.items.pop(key, None)
-            if old is not None:
-                self.size -= old.size
-            self.items[key] = item
-            if not keep:
-                self.items.move_to_end(key, last=False)
-            self.size += item.size
-            while self.size > self.budget:
-                _key, dropped = self.items.popitem(last=False)
-                self.size -= dropped.size
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.size -= old.size
+        self.items[key] = item
+        if not keep:
+            self.items.move_to_end(key, last=False)
+        self.size += item.size
+        while self.size > self.budget:
+            _key, dropped = self.items.popitem(last=False)
+            self.size -= dropped.size
 
     def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-            self.size = 0
+        self.items.clear()
+        self.size = 0
 
 
 _coded = _Store(8 << 20)
