@@ -111,15 +111,22 @@ DESIGNS = [
               series="A Series gjpqy " * 6, series_index="12", fandom="ÅÉÎ gjpqy " * 6), "b"),
     (Metadata(title="赤いオメガ", author="Ана", fandom="Ωμέγα"), "c"),
     (Metadata(title="...", author=None), "d"),
+    # mixed scripts, and characters HarfBuzz composes from a letter and marks
+    (Metadata(title="Study", author="Sherlock “Шерлок”", fandom="Ǟ"), "e"),
+    (Metadata(title="AU: «Жизнь»", author="Potter a is (Гарри Поттер)",
+              series="Mối tình đầu", series_index="2"), "f"),
+    (Metadata(title="Ǽlfric", author="Mối tình đầu", fandom="Ǟ"), "g"),
 ]
 
 
 def _forget() -> None:
     """Empty every cache of the cover module (as in a new process)."""
     for cached in (cover._blank, cover._render, cover._shades, cover._glyph, cover._pairs,
-                   cover._kern, cover._shape_word, cover.fit):
+                   cover._kern, cover._shape_word, cover._direct, cover._basic,
+                   cover._verified, cover.fit):
         cached.cache_clear()
     cover._coded.clear()
+    cover._glyphs_on = True
 
 
 def _plain_jpeg(img: Image.Image) -> bytes:
@@ -168,8 +175,13 @@ def test_design_draws_what_imagedraw_draws(meta: Metadata, key: str) -> None:
 
 
 TEXTS = ["Bench Story 00123", "office affluent fifty ffl fj Th", "AVATAR Type Wolf yoyo To",
-         "Zoë’s “Café” — Ⅻ", "Красная омега", "Ωμέγα ἄλφα", "L’été à Noël (Part 12)?",
+         "Zoë’s “Café” — XII", "L’été à Noël (Part 12)?",
          "Red Omega · Part 15", "Æsop’s Œuvre; Straße #1 100% $5 & @home", "x"]
+# other scripts, scripts mixed in a line (raqm shapes each run apart: no kerning across),
+# characters some fonts lack as one glyph (HarfBuzz sets a letter and marks), long words
+OTHER = ["Красная омега", "Ωμέγα ἄλφα", "Zoë’s “Café” — Ⅻ", "Ǽlfric", "Mối tình đầu",
+         "Sherlock “Шерлок”", "AU: «Жизнь»", "Potter a is (Гарри Поттер)", "Ǟ", "q(ά",
+         "ĉĝĥŝũŵŷ Ĭ ǻ Ǽ Ǿ Ḱ ḃ ấ ầ ế ề ố ồ ỳ", "Pneumonoultramicroscopicsilicovolcanoconiosis"]
 
 
 def _fonts() -> list[ImageFont.FreeTypeFont]:
@@ -189,6 +201,9 @@ def test_text_from_cached_glyphs_is_what_freetype_draws(text: str) -> None:
     mask FreeType draws for the whole line, at every sub-pixel position."""
     for n, font in enumerate(_fonts()):
         shaped = cover._shape(font, text)
+        if shaped is None and not isinstance(font.path, str):  # Pillow's own font lacks é, —
+            assert not all(cover._direct(cover._reference(font), ch) for ch in text)
+            continue
         assert shaped is not None, (text, font.path, font.size)
         assert shaped[1] == round(font.getlength(text) * 64)  # the width wrap() uses
         # halves of 1/64 pixel (C rounds them up), and starts that are halves only as C
@@ -209,6 +224,96 @@ def test_text_from_cached_glyphs_is_what_freetype_draws(text: str) -> None:
             assert rest.getbbox() is None
 
 
+@pytest.mark.parametrize("text", TEXTS + OTHER)
+def test_lines_are_what_freetype_draws(text: str) -> None:
+    """Every line, from cached glyphs or not, has FreeType's mask and width."""
+    for font in _fonts():
+        assert cover._width(font, text) == font.getlength(text), (text, font.path)
+        for anchor, fx, fy in (("ms", 0.0, 0.3), ("ls", 0.5, 0.0), ("ms", 0.77, 0.51),
+                               ("ls", 0.25, 0.984375)):
+            ink = cover._render(font, text, anchor, fx, fy)
+            mask, left, top = cover._drawn(font, text, anchor, fx, fy)
+            box = mask.getbbox()
+            assert ink is not None and box is not None
+            ours = ink.mask.getbbox()  # (FreeType's masks are not cropped to their ink)
+            assert ours is not None
+            assert (ink.left + ours[0], ink.top + ours[1]) == (left + box[0], top + box[1])
+            assert ink.mask.crop(ours).tobytes() == mask.crop(box).tobytes(), (text, anchor)
+
+
+def test_wrap_of_mixed_scripts_is_freetypes() -> None:
+    """The lines wrap() makes are those FreeType's widths make."""
+    def plain_wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+        lines: list[str] = []
+        current = ""
+        for word in text.split():
+            trial = f"{current} {word}" if current else word
+            if font.getlength(trial) <= width:
+                current = trial
+                continue
+            if current:
+                lines.append(current)
+            current = word
+        return [*lines, current] if current else lines
+
+    text = "Potter a is (Гарри Поттер)"
+    font = cover._load(cover.font_files("text")[0] if cover.font_files("text") else None, 110)
+    assert isinstance(font, ImageFont.FreeTypeFont)
+    for width in range(int(font.getlength(text)) - 40, int(font.getlength(text)) + 3):
+        assert cover.wrap(text, font, width) == plain_wrap(text, font, width), width
+    meta = Metadata(title="T", author=text)
+    lines = [m.text for m in cover.design(meta, "k").marks if isinstance(m, cover._Text)]
+    assert lines[1:] == ["Potter a is (Гарри", "Поттер)"]
+
+
+def test_long_words_are_left_to_freetype() -> None:
+    """wrap() measures every prefix of a word too long for the line: those longer than 32
+    characters are not shaped (nor kept) from glyphs."""
+    _forget()
+    font = cover._load(cover.font_files("title")[0] if cover.font_files("title") else None, 190)
+    word = "abcdefghij" * 30
+    assert cover._shape(font, word[:32]) is not None
+    assert cover._shape(font, word[:33]) is None and cover._shape(font, "a " + word) is None
+    kept = cover._shape_word.cache_info().currsize
+    cover.wrap(word, font, 1200)
+    # each piece of the word is cut from the longest prefix that fits: at most 32 of its
+    # prefixes are shaped, and the word repeats every 10 letters
+    assert cover._shape_word.cache_info().currsize <= kept + 32 * 10
+
+
+def test_glyphs_that_differ_from_freetype_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the glyphs' placement no longer matches the installed Pillow (checked once per
+    font file), all text is left to FreeType: covers are still ImageDraw's pixels."""
+    real = cover._compose
+
+    def shifted(*args: object, **kwargs: object) -> cover._Ink | None:
+        ink = real(*args, **kwargs)  # type: ignore[arg-type]
+        return None if ink is None else cover._Ink(ink.mask, ink.left + 1, ink.top, ink.rects)
+
+    _forget()
+    monkeypatch.setattr(cover, "_compose", shifted)
+    try:
+        font = cover._load(cover.font_files("text")[0] if cover.font_files("text") else None, 58)
+        assert cover._shape(font, "Bench Story") is None and not cover._glyphs_on
+        for meta, key in DESIGNS[:3]:
+            plan = cover.design(meta, key)
+            img = Image.new("RGB", (WIDTH, HEIGHT), plan.background)
+            plan.frame(img)
+            draw = ImageDraw.Draw(img)
+            for mark in plan.marks:
+                if isinstance(mark, cover._Text):
+                    draw.text((mark.x, mark.y), mark.text, font=mark.font, fill=mark.fill,
+                              anchor=mark.anchor)
+                else:
+                    mark.draw(img, 0, 0, None)
+            assert plan.image().tobytes() == img.tobytes()
+            assert generate_cover(meta, key).data == cover.encode(img)
+    finally:
+        monkeypatch.undo()
+        _forget()
+    assert cover._shape(font, "Bench Story") is not None and cover._glyphs_on
+
+
 def test_ligatures_are_kept_whole() -> None:
     """Where the font joins letters (Source Serif's fi, ff, ft...), the joined glyph is one
     token, so the cover shows the ligature as FreeType sets it."""
@@ -224,7 +329,8 @@ def test_ligatures_are_kept_whole() -> None:
 
 def test_text_the_glyphs_cannot_set_is_left_to_freetype() -> None:
     font = cover._load(cover.font_files("text")[0] if cover.font_files("text") else None, 58)
-    for text in ("שלום", "e\u0301", "a\u200db", "赤いオメガ", "a  b", " "):
+    for text in ("שלום", "e\u0301", "a\u200db", "赤いオメガ", "a  b", " ", "Жизнь", "AU: «Жизнь»",
+                 "x" * 33):
         assert cover._shape(font, text) is None, text
 
 
