@@ -10,6 +10,8 @@ and markup characters; none deletes, reorders or invents a word.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,18 +26,29 @@ Origin = tuple[int, int]
 
 
 # Each fixer first checks cheaply whether it can apply at all: most paragraphs need
-# only one or two of them.
+# only one or two of them. The patterns start with a literal where they can (a dash, a
+# dot), so that the regex engine can skip to the places where they might match: a
+# lookbehind that comes first makes it try every position of the text.
 _WHITESPACE = re.compile(r"[ \t\u3000]{2,}|\t")
-_DASHES = re.compile(r"(?<!-)-{2,3}(?!-)")
-_ELLIPSES = re.compile(r"(?<![.])(?:\.\.\.|\. \. \.)(?![.]| \.)")
+# In a text without tabs or U+3000, the same matches: two spaces, then any more (written
+# so, the pattern starts with a two-character literal, which the engine finds fastest).
+_SPACES = re.compile("  " + " *")
+_DASHES = re.compile(r"--(?<!---)-?(?!-)")  # two or three dashes, no more
+_ELLIPSES = re.compile(r"\.(?<!\.\.)(?:\.\.| \. \.)(?![.]| \.)")  # "..." or ". . .", not four
 
 
 def fix_whitespace(text: str) -> list[Edit]:
     """Tabs and runs of spaces inside a paragraph become one space."""
     if "  " not in text and "\t" not in text and "\u3000" not in text:
         return []
-    return [(m.start(), m.end(), " ") for m in _WHITESPACE.finditer(text)
-            if m.group() != " "]
+    return _whitespace(text, 0, len(text))
+
+
+def _whitespace(text: str, start: int, stop: int) -> list[Edit]:
+    """The edits of :func:`fix_whitespace` for ``text[start:stop]``."""
+    tabs = text.find("\t", start, stop) >= 0 or text.find("\u3000", start, stop) >= 0
+    return [(m.start(), m.end(), " ")
+            for m in (_WHITESPACE if tabs else _SPACES).finditer(text, start, stop)]
 
 
 def fix_dashes(text: str) -> list[Edit]:
@@ -55,7 +68,6 @@ def fix_ellipses(text: str) -> list[Edit]:
 _ELISIONS = {"em", "cause", "til", "till", "bout", "tis", "twas", "round", "kay", "nuff",
              "n", "s", "cept", "fraid", "scuse", "ere", "neath", "ow", "e", "im", "er", "ave",
              "ad", "ello", "appen", "tween", "twixt", "specially", "sup", "ya", "all"}
-_QUOTE_CHARS = re.compile("[\"'`]")
 _OPENERS = set(" \t\n([{<—–-/\u00a0\u2014\u2013")
 _ELIDED_WORD = re.compile(r"[A-Za-z]+|\d\d?s?\b")
 
@@ -69,39 +81,74 @@ def fix_quotes(text: str) -> list[Edit]:
     """
     if '"' not in text and "'" not in text and "`" not in text:
         return []
+    return _quotes(text, separated=False)
+
+
+PARAGRAPH_BREAK = "\x00"
+"""Joins the paragraphs of a body that the cleaner works on at once (see
+:func:`clean_texts`); decoded text never holds it (it is a control character)."""
+
+
+def _positions(text: str, chars: str) -> list[int]:
+    """Where ``chars`` occur in ``text``, in order. (Searching for each character alone
+    is several times faster than a regex search for a character class.)"""
+    found: list[int] = []
+    for char in chars:
+        i = text.find(char)
+        while i >= 0:
+            found.append(i)
+            i = text.find(char, i + 1)
+    found.sort()
+    return found
+
+
+def _quotes(text: str, separated: bool) -> list[Edit]:
+    """The edits of :func:`fix_quotes`. With ``separated``, ``text`` is paragraphs joined
+    by ``PARAGRAPH_BREAK`` and each is treated as a text of its own: the quote state
+    starts afresh and the paragraph's ends count as the text's ends (``begin``, ``stop``).
+    """
     edits: list[Edit] = []
-    n = len(text)
+    begin = 0
+    stop = text.find(PARAGRAPH_BREAK) if separated else -1
+    if stop < 0:
+        stop = len(text)
     inside_double = False
     skip_to = 0
-    for m in _QUOTE_CHARS.finditer(text):
-        i = m.start()
+    for i in _positions(text, "\"'`" + PARAGRAPH_BREAK if separated else "\"'`"):
         if i < skip_to:
             continue
         c = text[i]
-        prev = text[i - 1] if i else " "
-        nxt = text[i + 1] if i + 1 < n else " "
+        if c == PARAGRAPH_BREAK:
+            begin = i + 1
+            stop = text.find(PARAGRAPH_BREAK, begin)
+            if stop < 0:
+                stop = len(text)
+            inside_double = False
+            continue
+        prev = text[i - 1] if i > begin else " "
+        nxt = text[i + 1] if i + 1 < stop else " "
         if c == "'" and prev.isalnum() and nxt.isalnum():
             edits.append((i, i + 1, "’"))  # don't, Xander's (the most common case)
             continue
-        if c == "`" and text.startswith("``", i):
+        if c == "`" and text.startswith("``", i, stop):
             edits.append((i, i + 2, "“"))
             inside_double = True
             skip_to = i + 2
             continue
-        if c == "'" and text.startswith("''", i) and i > 0 and not text[i - 1].isspace() \
-                and inside_double:
+        if c == "'" and text.startswith("''", i, stop) and i > begin and \
+                not text[i - 1].isspace() and inside_double:
             edits.append((i, i + 2, "”"))
             inside_double = False
             skip_to = i + 2
             continue
         if c == '"':
             prev_open = prev in _OPENERS or prev in "“‘"
-            next_space = nxt.isspace() or i + 1 >= n
+            next_space = nxt.isspace() or i + 1 >= stop
             if prev_open and not next_space:
                 edits.append((i, i + 1, "“"))
                 inside_double = True
             elif not prev_open and next_space and not inside_double and prev in ",:" and \
-                    nxt == " " and text.count('"', i + 1) % 2 == 1:
+                    nxt == " " and text.count('"', i + 1, stop) % 2 == 1:
                 # 'Giles responded," and I do not now."': an opener typed before its space
                 edits.append((i, i + 2, " “"))
                 inside_double = True
@@ -115,7 +162,7 @@ def fix_quotes(text: str) -> list[Edit]:
                     edits.append((start, i + 1, "”"))
                     inside_double = False
                 else:
-                    end = i + 2 if nxt == " " and i + 2 < n else i + 1
+                    end = i + 2 if nxt == " " and i + 2 < stop else i + 1
                     edits.append((i, end, "“"))
                     inside_double = True
             else:  # word"word: decide by state
@@ -123,7 +170,7 @@ def fix_quotes(text: str) -> list[Edit]:
                 inside_double = not inside_double
         elif c == "'":
             if prev in _OPENERS or prev in "“\"":
-                word = _ELIDED_WORD.match(text, i + 1)
+                word = _ELIDED_WORD.match(text, i + 1, stop)
                 if word and (word.group().lower() in _ELISIONS or word.group()[0].isdigit()):
                     edits.append((i, i + 1, "’"))  # 'em, '90s, 'n'
                 elif nxt.isspace():
@@ -261,20 +308,66 @@ class _Applied:
         return new_end + (offset - old_end)
 
 
+Source = Callable[[int, int], Origin]
+"""``source(k, offset)``: the source (line, column) of character ``offset`` of text ``k``."""
+
+
+@dataclass
+class CleanBody:
+    """The cleaned paragraphs of a body, in the order they were given."""
+
+    texts: list[str]
+    emphasis: list[tuple[tuple[int, int], ...]]
+    changes: list[Change]
+    """By paragraph; a paragraph's by fixer (in ``FIXERS`` order), each fixer's by position."""
+
+
 def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) -> CleanParagraph:
     """Run every enabled fixer over one paragraph's text.
 
     ``origin[i]`` is the source (line, column) of ``text[i]``; each recorded change is
     mapped back through the earlier fixers to its place in the source.
     """
-    shifting: list[_Applied] = []  # the earlier fixers' maps that move offsets, newest first
-    changes: list[Change] = []
     last = len(origin) - 1
 
-    def apply(name: str, edits: list[Edit]) -> _Applied:
-        """Apply one fixer's non-overlapping edits (an overlapping one is dropped) and
-        record each, mapped back through the earlier fixers to its source position."""
-        nonlocal text
+    def source(_k: int, offset: int) -> Origin:
+        return origin[offset if offset < last else last] if last >= 0 else (0, 0)
+
+    cleaned = clean_texts([text], source, options)
+    return CleanParagraph(cleaned.texts[0], cleaned.emphasis[0], tuple(cleaned.changes))
+
+
+def clean_texts(texts: Sequence[str], source: Source, options: CleanOptions) -> CleanBody:
+    """Clean many paragraphs: the same result as :func:`clean_paragraph` on each in turn.
+
+    A story has some eighty paragraphs, most of them short, so running five fixers and
+    applying their edits paragraph by paragraph costs more than the fixing itself. Here
+    each fixer runs once over the whole body, the paragraphs joined by
+    ``PARAGRAPH_BREAK``: the patterns of the whitespace, dash and ellipsis fixers never
+    match that character and see it as they see the end of a text, and the quote fixer
+    is told where each paragraph ends. Only emphasis, which is rare, runs per paragraph.
+    Each change is mapped back through the earlier fixers' edits to an offset in the
+    joined texts, and so to its paragraph and its place in the source.
+    """
+    count = len(texts)
+    body = PARAGRAPH_BREAK.join(texts)
+    if count > 1 and body.count(PARAGRAPH_BREAK) != count - 1:
+        # a text holds the break character itself: clean the texts one by one
+        def alone(k: int) -> CleanBody:
+            return clean_texts([texts[k]], lambda _k, offset: source(k, offset), options)
+
+        parts = [alone(k) for k in range(count)]
+        return CleanBody([p.texts[0] for p in parts], [p.emphasis[0] for p in parts],
+                         [c for p in parts for c in p.changes])
+    starts = [0, *itertools.accumulate(len(text) + 1 for text in texts[:-1])]
+    shifting: list[_Applied] = []  # the body-wide fixers' maps that move offsets, newest first
+    found: list[tuple[int, Change]] = []  # (paragraph, change)
+
+    def apply(text: str, base: int, name: str, edits: list[Edit]) -> tuple[str, _Applied, bool]:
+        """Apply one fixer's non-overlapping edits to ``text``, which starts at ``base`` in
+        the body as the earlier fixers left it (an overlapping edit is dropped), and record
+        each, mapped back through the earlier fixers to its paragraph and source position.
+        Returns the new text, the map of the edits, and whether they kept every offset."""
         out: list[str] = []
         spans: list[tuple[int, int, int, int]] = []
         pos = 0
@@ -290,29 +383,55 @@ def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) 
             if size != end - start or size > 1:
                 keeps_offsets = False
                 shift += size - (end - start)
-            offset = start
+            offset = base + start
             for earlier in shifting:
                 offset = earlier.back(offset)
-            line, col = origin[offset if offset < last else last] if last >= 0 else (0, 0)
-            changes.append(Change(name, line, col, text[start:end], repl))
+            k = bisect.bisect_right(starts, offset) - 1
+            line, col = source(k, offset - starts[k])
+            found.append((k, Change(name, line, col, text[start:end], repl)))
             pos = end
         out.append(text[pos:])
-        text = "".join(out)
-        layer = _Applied(spans)
-        if not keeps_offsets:
-            shifting.insert(0, layer)
-        return layer
+        return "".join(out), _Applied(spans), keeps_offsets
 
-    for name, fixer in FIXERS.items():
+    separated = count > 1
+    for name in FIXERS:
         if options.enabled(name):
-            edits = fixer(text)
+            edits = _body_edits(name, body, separated)
             if edits:
-                apply(name, edits)
-    ranges: list[tuple[int, int]] = []
+                body, layer, keeps_offsets = apply(body, 0, name, edits)
+                if not keeps_offsets:
+                    shifting.insert(0, layer)
+    cleaned = body.split(PARAGRAPH_BREAK) if separated else [body]
+    emphasis: list[tuple[tuple[int, int], ...]] = [()] * count
     if options.enabled("emphasis"):
-        edits, raw_ranges = find_emphasis(text)
-        if edits:
-            layer = apply("emphasis", edits)
-            spans = ((layer.forward(s), layer.forward(e)) for s, e in raw_ranges)
-            ranges = sorted((s, e) for s, e in spans if e > s)
-    return CleanParagraph(text, tuple(ranges), tuple(changes))
+        base = 0
+        for k, text in enumerate(cleaned):
+            if "*" in text or "_" in text or "[" in text:
+                edits, raw_ranges = find_emphasis(text)
+                if edits:
+                    cleaned[k], layer, _ = apply(text, base, "emphasis", edits)
+                    spans = ((layer.forward(s), layer.forward(e)) for s, e in raw_ranges)
+                    emphasis[k] = tuple(sorted((s, e) for s, e in spans if e > s))
+            base += len(text) + 1
+    found.sort(key=operator.itemgetter(0))  # stable: by paragraph, then fixer, then position
+    return CleanBody(cleaned, emphasis, [change for _k, change in found])
+
+
+def _body_edits(name: str, body: str, separated: bool) -> list[Edit]:
+    """The edits of ``FIXERS[name]`` for ``body``: one text, or paragraphs joined by
+    ``PARAGRAPH_BREAK`` when ``separated``."""
+    if name == "quotes":
+        if '"' not in body and "'" not in body and "`" not in body:
+            return []
+        return _quotes(body, separated)
+    if name != "whitespace" or not separated or \
+            ("\t" not in body and "\u3000" not in body):
+        # the other patterns never match the break, which they see as a text's end
+        return FIXERS[name](body)
+    edits: list[Edit] = []  # runs with a tab: paragraph by paragraph, where they are
+    begin = 0
+    for text in body.split(PARAGRAPH_BREAK):
+        stop = begin + len(text)
+        edits += _whitespace(body, begin, stop)
+        begin = stop + 1
+    return edits

@@ -14,11 +14,9 @@ import bisect
 import itertools
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import overload
 
-from .clean import Origin, clean_paragraph
+from .clean import Origin, clean_texts
 from .model import Change, Chapter, CleanOptions, Omission, Paragraph, Scene
 
 _MARKER_CHARS = r"*~#=_+\-.•·°^:<>|/\\oOxX0"
@@ -196,80 +194,73 @@ def _is_verse(lines: list[tuple[int, str]], width: int) -> bool:
     return deliberate * 2 > len(lines) - 1
 
 
-class _Origins(Sequence[Origin]):
-    """Source (line, column) of each character of a joined paragraph, worked out only
-    for the few characters asked about: the text is runs of consecutive source columns
-    and one-character separators."""
-
-    __slots__ = ("_runs", "_size", "_starts")
-
-    def __init__(self, starts: list[int], runs: list[tuple[int, int, int]], size: int) -> None:
-        self._starts = starts  # offset where each run begins
-        self._runs = runs  # line, column, 1 (a run) or 0 (a separator: one fixed origin)
-        self._size = size
-
-    def __len__(self) -> int:
-        return self._size
-
-    @overload
-    def __getitem__(self, index: int) -> Origin: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Origin]: ...
-
-    def __getitem__(self, index: int | slice) -> Origin | Sequence[Origin]:
-        if isinstance(index, slice):
-            return [self[k] for k in range(*index.indices(self._size))]
-        if index < 0:
-            index += self._size
-        if not 0 <= index < self._size:
-            raise IndexError(index)
-        k = bisect.bisect_right(self._starts, index) - 1
-        line, column, step = self._runs[k]
-        return line, column + (index - self._starts[k]) * step
+def _hyphen_join(prev: str, line: str) -> bool:
+    """Does ``prev`` end in a word broken by a hyphen that ``line`` finishes?
+    (``super-`` + ``human`` -> ``super-human``, joined without a space)"""
+    return prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and \
+        not prev.endswith("--") and line[:1].isalpha()
 
 
-def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, _Origins]:
-    """Join a paragraph's lines, mapping each character to its source (line, column)."""
-    if len(lines) == 1 and lines[0][1].strip():
-        no, raw = lines[0]
-        lstripped = raw.lstrip()
-        text = lstripped.rstrip()
-        return text, _Origins([0], [(no, len(raw) - len(lstripped) + 1, 1)], len(text))
-    parts: list[str] = []
-    starts: list[int] = []
-    runs: list[tuple[int, int, int]] = []
-    size = 0
-    last: Origin | None = None  # origin of the last character so far
-    prev = ""
-    for k, (no, raw) in enumerate(lines):
-        lstripped = raw.lstrip()
-        stripped = lstripped.rstrip()
-        if k:
-            if verse:
-                sep = "\n"
-            elif prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and \
-                    not prev.endswith("--") and stripped[:1].isalpha():
-                sep = ""  # "super-" + "human" -> "super-human"
-            else:
-                sep = " "
-            if sep:
-                parts.append(sep)
-                # the separator maps where the last character does
-                if last is None:
-                    last = (no, 1)
-                starts.append(size)
-                runs.append((*last, 0))
-                size += 1
-        parts.append(stripped)
-        if stripped:
-            col = len(raw) - len(lstripped) + 1
-            starts.append(size)
-            runs.append((no, col, 1))
-            size += len(stripped)
-            last = (no, col + len(stripped) - 1)
-        prev = stripped
-    return "".join(parts), _Origins(starts, runs, size)
+def _join(lines: list[tuple[int, str]], verse: bool) -> str:
+    """Join a paragraph's stripped lines: verse keeps its line breaks, prose lines are
+    joined by a space, or by nothing after a hyphen join."""
+    stripped = [raw.strip() for _, raw in lines]
+    if verse:
+        return "\n".join(stripped)
+    text = " ".join(stripped)
+    if "- " not in text:
+        return text  # no line ends in a hyphen, so there is no hyphen join
+    parts = [stripped[0]]
+    for prev, line in itertools.pairwise(stripped):
+        if not _hyphen_join(prev, line):
+            parts.append(" ")
+        parts.append(line)
+    return "".join(parts)
+
+
+class _Sources:
+    """Source (line, column) of each character of the joined paragraphs, for the cleaner's
+    change records. A paragraph's text is its lines' stripped texts with one-character
+    separators (none at a hyphen join); a separator maps where the character before it
+    does. A paragraph's map is made only when first asked for: most never are.
+    """
+
+    def __init__(self, paragraphs: list[tuple[list[tuple[int, str]], bool]]) -> None:
+        self._paragraphs = paragraphs
+        # per paragraph: the offset where each line's text begins; (line, column, length)
+        self._maps: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
+
+    def __call__(self, k: int, offset: int) -> Origin:
+        lines = self._paragraphs[k][0]
+        if len(lines) == 1:
+            no, raw = lines[0]
+            return no, len(raw) - len(raw.lstrip()) + 1 + offset
+        found = self._maps.get(k)
+        if found is None:
+            found = self._maps[k] = self._map(*self._paragraphs[k])
+        starts, runs = found
+        j = bisect.bisect_right(starts, offset) - 1
+        no, column, size = runs[j]
+        offset -= starts[j]
+        return no, column + (offset if offset < size else size - 1)
+
+    @staticmethod
+    def _map(lines: list[tuple[int, str]],
+             verse: bool) -> tuple[list[int], list[tuple[int, int, int]]]:
+        starts: list[int] = []
+        runs: list[tuple[int, int, int]] = []
+        pos = 0
+        prev = ""
+        for no, raw in lines:
+            lstripped = raw.lstrip()
+            stripped = lstripped.rstrip()
+            if starts and (verse or not _hyphen_join(prev, stripped)):
+                pos += 1  # the separator
+            starts.append(pos)
+            runs.append((no, len(raw) - len(lstripped) + 1, len(stripped)))
+            pos += len(stripped)
+            prev = stripped
+        return starts, runs
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
@@ -286,7 +277,14 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     if markers >= 2 and long_gaps > 3 * markers:
         threshold = max(text_gaps) + 1
 
-    body = Body(chapters=[Chapter(None, None)])
+    # Every paragraph is cleaned at once, before the scenes and chapters are built.
+    splits = [_split_block(b, width) if b.kind == "text" else [] for b in blocks]
+    paragraphs = [part for parts in splits for part in parts]
+    cleaned = clean_texts([_join(lines, verse) for lines, verse in paragraphs],
+                          _Sources(paragraphs), options)
+    k = 0  # the next paragraph of ``cleaned``
+
+    body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
     chapter = body.chapters[0]
     scene = Scene(start_line=blocks[0].lines[0][0] if blocks and blocks[0].lines else 1)
     chapter.scenes.append(scene)
@@ -299,7 +297,7 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
             chapter.scenes.append(scene)
         return scene
 
-    for block in blocks:
+    for n, block in enumerate(blocks):
         if block.kind == "heading":
             if block.chapter_title and block.heading is None:
                 block.heading = block.chapter_title
@@ -330,15 +328,14 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
         if pending_break is not None:
             new_scene(pending_break, block.lines[0][0])
             pending_break = None
-        for plines, verse in _split_block(block, width):
-            text, origin = _join(plines, verse)
-            cleaned = clean_paragraph(text, origin, options)
-            body.changes.extend(cleaned.changes)
-            if not cleaned.text.strip():
+        for plines, verse in splits[n]:
+            text, emphasis = cleaned.texts[k], cleaned.emphasis[k]
+            k += 1
+            if not text.strip():
                 continue
             scene.paragraphs.append(Paragraph(
-                text=cleaned.text, start_line=plines[0][0], end_line=plines[-1][0],
-                kind="verse" if verse else "prose", emphasis=cleaned.emphasis))
+                text=text, start_line=plines[0][0], end_line=plines[-1][0],
+                kind="verse" if verse else "prose", emphasis=emphasis))
     # drop empty scenes (e.g. a chapter that ends with a break) but keep every chapter
     for ch in body.chapters:
         ch.scenes = [s for s in ch.scenes if s.paragraphs] or ch.scenes[:1]
