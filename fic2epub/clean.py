@@ -276,24 +276,27 @@ class CleanParagraph:
 
 
 class _Applied:
-    """Edits one fixer made: (old_start, old_end, new_start, new_end), sorted."""
+    """Edits one fixer made: (old_start, old_end, new_start, new_end), sorted. An edit
+    that replaces one character with one other needs no span: around it, offsets move
+    by the same shift as before it."""
 
     def __init__(self, spans: list[tuple[int, int, int, int]]) -> None:
         self.spans = spans
         self._old_starts: list[int] | None = None
-        self._new_starts: list[int] | None = None
+        self._new_starts = [sp[2] for sp in spans]
 
-    def back(self, offset: int) -> int:
-        """Offset in the fixer's output -> offset in its input."""
-        if self._new_starts is None:
-            self._new_starts = [sp[2] for sp in self.spans]
-        k = bisect.bisect_right(self._new_starts, offset) - 1
-        if k < 0:
-            return offset
-        old_start, old_end, _new_start, new_end = self.spans[k]
-        if offset < new_end:
-            return old_start
-        return old_end + (offset - new_end)
+    def back(self, offsets: list[int]) -> list[int]:
+        """Offsets in the fixer's output -> offsets in its input."""
+        new_starts, spans = self._new_starts, self.spans
+        out = []
+        for offset in offsets:
+            k = bisect.bisect_right(new_starts, offset) - 1
+            if k < 0:
+                out.append(offset)
+                continue
+            old_start, old_end, _new_start, new_end = spans[k]
+            out.append(old_start if offset < new_end else old_end + (offset - new_end))
+        return out
 
     def forward(self, offset: int) -> int:
         """Offset in the fixer's input -> offset in its output."""
@@ -306,6 +309,30 @@ class _Applied:
         if offset < old_end:
             return new_start
         return new_end + (offset - old_end)
+
+
+def _apply(text: str, edits: list[Edit]) -> tuple[str, list[Edit], _Applied]:
+    """Apply non-overlapping edits (an overlapping one is dropped): the new text, the
+    edits applied, in order, and their map."""
+    out: list[str] = []
+    applied: list[Edit] = []
+    spans: list[tuple[int, int, int, int]] = []
+    pos = 0
+    shift = 0  # output offset minus input offset after the edits so far
+    for edit in sorted(edits):
+        start, end, repl = edit
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(repl)
+        applied.append(edit)
+        size = len(repl)
+        if size != end - start or size > 1:
+            spans.append((start, end, start + shift, start + shift + size))
+            shift += size - (end - start)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), applied, _Applied(spans)
 
 
 Source = Callable[[int, int], Origin]
@@ -360,46 +387,30 @@ def clean_texts(texts: Sequence[str], source: Source, options: CleanOptions) -> 
         return CleanBody([p.texts[0] for p in parts], [p.emphasis[0] for p in parts],
                          [c for p in parts for c in p.changes])
     starts = [0, *itertools.accumulate(len(text) + 1 for text in texts[:-1])]
-    shifting: list[_Applied] = []  # the body-wide fixers' maps that move offsets, newest first
+    shifting: list[_Applied] = []  # the maps of the body-wide fixers' edits, newest first
     found: list[tuple[int, Change]] = []  # (paragraph, change)
 
-    def apply(text: str, base: int, name: str, edits: list[Edit]) -> tuple[str, _Applied, bool]:
-        """Apply one fixer's non-overlapping edits to ``text``, which starts at ``base`` in
-        the body as the earlier fixers left it (an overlapping edit is dropped), and record
-        each, mapped back through the earlier fixers to its paragraph and source position.
-        Returns the new text, the map of the edits, and whether they kept every offset."""
-        out: list[str] = []
-        spans: list[tuple[int, int, int, int]] = []
-        pos = 0
-        shift = 0  # output offset minus input offset after the edits so far
-        keeps_offsets = True
-        for start, end, repl in sorted(edits):
-            if start < pos:
-                continue
-            out.append(text[pos:start])
-            out.append(repl)
-            size = len(repl)
-            spans.append((start, end, start + shift, start + shift + size))
-            if size != end - start or size > 1:
-                keeps_offsets = False
-                shift += size - (end - start)
-            offset = base + start
-            for earlier in shifting:
-                offset = earlier.back(offset)
+    def record(name: str, text: str, base: int, applied: list[Edit]) -> None:
+        """Record the edits applied to ``text``, which starts at ``base`` in the body as
+        the earlier fixers left it, each mapped back through those fixers' edits to its
+        paragraph and its source position."""
+        offsets = [base + start for start, _end, _repl in applied]
+        for earlier in shifting:
+            offsets = earlier.back(offsets)
+        for (start, end, repl), offset in zip(applied, offsets, strict=True):
             k = bisect.bisect_right(starts, offset) - 1
             line, col = source(k, offset - starts[k])
             found.append((k, Change(name, line, col, text[start:end], repl)))
-            pos = end
-        out.append(text[pos:])
-        return "".join(out), _Applied(spans), keeps_offsets
 
     separated = count > 1
     for name in FIXERS:
         if options.enabled(name):
             edits = _body_edits(name, body, separated)
             if edits:
-                body, layer, keeps_offsets = apply(body, 0, name, edits)
-                if not keeps_offsets:
+                fixed, applied, layer = _apply(body, edits)
+                record(name, body, 0, applied)
+                body = fixed
+                if layer.spans:
                     shifting.insert(0, layer)
     cleaned = body.split(PARAGRAPH_BREAK) if separated else [body]
     emphasis: list[tuple[tuple[int, int], ...]] = [()] * count
@@ -409,7 +420,8 @@ def clean_texts(texts: Sequence[str], source: Source, options: CleanOptions) -> 
             if "*" in text or "_" in text or "[" in text:
                 edits, raw_ranges = find_emphasis(text)
                 if edits:
-                    cleaned[k], layer, _ = apply(text, base, "emphasis", edits)
+                    cleaned[k], applied, layer = _apply(text, edits)
+                    record("emphasis", text, base, applied)
                     spans = ((layer.forward(s), layer.forward(e)) for s, e in raw_ranges)
                     emphasis[k] = tuple(sorted((s, e) for s, e in spans if e > s))
             base += len(text) + 1

@@ -201,10 +201,9 @@ def _hyphen_join(prev: str, line: str) -> bool:
         not prev.endswith("--") and line[:1].isalpha()
 
 
-def _join(lines: list[tuple[int, str]], verse: bool) -> str:
+def _join(stripped: list[str], verse: bool) -> str:
     """Join a paragraph's stripped lines: verse keeps its line breaks, prose lines are
-    joined by a space, or by nothing after a hyphen join."""
-    stripped = [raw.strip() for _, raw in lines]
+    joined by a space, or by nothing at a hyphen join."""
     if verse:
         return "\n".join(stripped)
     text = " ".join(stripped)
@@ -219,48 +218,38 @@ def _join(lines: list[tuple[int, str]], verse: bool) -> str:
 
 
 class _Sources:
-    """Source (line, column) of each character of the joined paragraphs, for the cleaner's
-    change records. A paragraph's text is its lines' stripped texts with one-character
-    separators (none at a hyphen join); a separator maps where the character before it
-    does. A paragraph's map is made only when first asked for: most never are.
+    """Source (line, column) of each character of the paragraphs, joined as the cleaner
+    joins them (one break character after each). Every line of a paragraph gives it the
+    line's stripped text and one character more (a space, a line break or that break),
+    except at a hyphen join: so where each line begins is a running sum, and bisection
+    finds a character's line. A separator maps where the character before it does.
     """
 
-    def __init__(self, paragraphs: list[tuple[list[tuple[int, str]], bool]]) -> None:
-        self._paragraphs = paragraphs
-        # per paragraph: the offset where each line's text begins; (line, column, length)
-        self._maps: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
+    def __init__(self, paragraphs: list[tuple[list[tuple[int, str]], bool]],
+                 stripped: list[list[str]], texts: list[str]) -> None:
+        self._lines = [line for lines, _verse in paragraphs for line in lines]
+        self._sizes = [len(text) for lines in stripped for text in lines]
+        steps = [size + 1 for size in self._sizes]
+        if sum(steps) != sum(map(len, texts)) + len(texts):
+            # some paragraph has a hyphen join: no separator after its first line
+            first = 0
+            for (lines, verse), parts in zip(paragraphs, stripped, strict=True):
+                if not verse:
+                    for j, (prev, line) in enumerate(itertools.pairwise(parts), first):
+                        if _hyphen_join(prev, line):
+                            steps[j] -= 1
+                first += len(lines)
+        self._starts = [0, *itertools.accumulate(steps)]
+        firsts = itertools.accumulate((len(lines) for lines, _verse in paragraphs), initial=0)
+        self._paragraph_starts = [self._starts[j] for j in firsts]
 
     def __call__(self, k: int, offset: int) -> Origin:
-        lines = self._paragraphs[k][0]
-        if len(lines) == 1:
-            no, raw = lines[0]
-            return no, len(raw) - len(raw.lstrip()) + 1 + offset
-        found = self._maps.get(k)
-        if found is None:
-            found = self._maps[k] = self._map(*self._paragraphs[k])
-        starts, runs = found
-        j = bisect.bisect_right(starts, offset) - 1
-        no, column, size = runs[j]
-        offset -= starts[j]
-        return no, column + (offset if offset < size else size - 1)
-
-    @staticmethod
-    def _map(lines: list[tuple[int, str]],
-             verse: bool) -> tuple[list[int], list[tuple[int, int, int]]]:
-        starts: list[int] = []
-        runs: list[tuple[int, int, int]] = []
-        pos = 0
-        prev = ""
-        for no, raw in lines:
-            lstripped = raw.lstrip()
-            stripped = lstripped.rstrip()
-            if starts and (verse or not _hyphen_join(prev, stripped)):
-                pos += 1  # the separator
-            starts.append(pos)
-            runs.append((no, len(raw) - len(lstripped) + 1, len(stripped)))
-            pos += len(stripped)
-            prev = stripped
-        return starts, runs
+        offset += self._paragraph_starts[k]
+        j = bisect.bisect_right(self._starts, offset) - 1
+        no, raw = self._lines[j]
+        offset -= self._starts[j]
+        size = self._sizes[j]
+        return no, len(raw) - len(raw.lstrip()) + 1 + (offset if offset < size else size - 1)
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
@@ -280,8 +269,10 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     # Every paragraph is cleaned at once, before the scenes and chapters are built.
     splits = [_split_block(b, width) if b.kind == "text" else [] for b in blocks]
     paragraphs = [part for parts in splits for part in parts]
-    cleaned = clean_texts([_join(lines, verse) for lines, verse in paragraphs],
-                          _Sources(paragraphs), options)
+    stripped = [[raw.strip() for _no, raw in lines] for lines, _verse in paragraphs]
+    texts = [_join(parts, verse)
+             for parts, (_lines, verse) in zip(stripped, paragraphs, strict=True)]
+    cleaned = clean_texts(texts, _Sources(paragraphs, stripped, texts), options)
     k = 0  # the next paragraph of ``cleaned``
 
     body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
