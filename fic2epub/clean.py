@@ -197,11 +197,18 @@ def _emphasis_markers() -> list[tuple[bool, str, re.Pattern[str], re.Pattern[str
     out = []
     for name, open_re, close_re in _EMPHASIS_PAIRS:
         bbcode = name == "bbcode"
-        # markers sit at word boundaries: "snake_case", "2*3*4" and "ery[i]Forum" are text
-        opener = re.compile(r"(?<!\w)" + open_re if bbcode else
-                            r"(?<![\w*_\\])" + open_re + r"(?=[^\s*_])")
+        # markers sit at word boundaries: "snake_case", "2*3*4" and "ery[i]Forum" are text.
+        # The character before a marker is tested after the marker's first character,
+        # in a lookbehind that spans both: a pattern that starts with a literal lets the
+        # regex engine skip to where it may match instead of trying every position.
+        first = open_re[:2] if open_re.startswith("\\") else open_re[:1]
+        rest = open_re[len(first):]
+        opener = re.compile(first + r"(?<!\w" + first + ")" + rest if bbcode else
+                            first + r"(?<![\w*_\\]" + first + ")" + rest + r"(?=[^\s*_])")
+        first = close_re[:2] if close_re.startswith("\\") else close_re[:1]
+        rest = close_re[len(first):]
         closer = re.compile(close_re + r"(?!\w)" if bbcode else
-                            r"(?<=[^\s*_])" + close_re + r"(?![\w*_])")
+                            first + r"(?<=[^\s*_]" + first + ")" + rest + r"(?![\w*_])")
         out.append((bbcode, "[" if bbcode else open_re[-1], opener, closer))
     return out
 
