@@ -93,34 +93,40 @@ class Body:
     omissions: list[Omission] = field(default_factory=list)
 
 
-def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str]) -> list[_Block]:
+def _blocks(lines: list[str], stripped: list[str], omitted: set[int],
+            chapter_starts: dict[int, str]) -> list[_Block]:
+    """Runs of text lines, and marker and heading lines; ``stripped`` is each line
+    stripped."""
     blocks: list[_Block] = []
     current: list[tuple[int, str]] = []
     blank = 0
     pending_title: str | None = None
-    for idx, line in enumerate(lines):
+    special = omitted.union(chapter_starts)  # the line numbers to look up
+    for idx, s in enumerate(stripped):
         no = idx + 1
-        if no in chapter_starts:
-            pending_title = chapter_starts[no] or None
-        if no in omitted:
-            if current:
-                blocks.append(_Block(current, blank))
-                current, blank = [], 0
-            continue
-        if not line.strip():
+        if no in special:
+            if no in chapter_starts:
+                pending_title = chapter_starts[no] or None
+            if no in omitted:
+                if current:
+                    blocks.append(_Block(current, blank))
+                    current, blank = [], 0
+                continue
+        if not s:
             if current:
                 blocks.append(_Block(current, blank))
                 current, blank = [], 0
             blank += 1
             continue
-        marker = is_marker(line)
+        line = lines[idx]
+        marker = s[0] in _MARKER_FIRST and is_marker(line)
         heading = None if marker or current else _heading_text(line)
         if marker or heading is not None:
             if current:
                 blocks.append(_Block(current, blank))
                 current, blank = [], 0
             kind = "marker" if heading is None else "heading"
-            if kind == "heading" and idx + 1 < len(lines) and lines[idx + 1].strip() and \
+            if kind == "heading" and idx + 1 < len(lines) and stripped[idx + 1] and \
                     not is_marker(lines[idx + 1]) and idx + 1 + 1 not in omitted:
                 # a heading stands alone; a line running on into text is a paragraph
                 current = [(no, line)]
@@ -152,7 +158,8 @@ def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str])
 
 
 def _wrap_width(lines: list[str]) -> int:
-    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
+    lengths = sorted(map(len, map(str.rstrip, lines)))
+    lengths = lengths[bisect.bisect_right(lengths, 0):]  # blank lines strip to nothing
     if not lengths:
         return 80
     return max(40, lengths[int(len(lengths) * 0.95) - 1 if len(lengths) > 1 else 0])
@@ -163,7 +170,7 @@ def _split_block(block: _Block, width: int) -> list[tuple[list[tuple[int, str]],
     lines = block.lines
     if len(lines) == 1:
         return [(lines, False)]
-    indents = [_indent(t) for _, t in lines]
+    indents = [len(t) - len(t.lstrip()) if "\t" not in t else _indent(t) for _, t in lines]
     base = min(indents[1:]) if len(indents) > 1 else indents[0]
     # indentation style: a line indented deeper than its neighbours starts a paragraph
     starts = [k for k in range(1, len(lines)) if indents[k] > base + 1]
@@ -183,8 +190,13 @@ def _is_verse(lines: list[tuple[int, str]], width: int) -> bool:
     word would not fit; a break where it easily would have is a deliberate one."""
     if len(lines) < 2:
         return False
-    deliberate = 0
     room = width * 0.8
+    # Only a line with room after it for a space and a letter may have been broken on
+    # purpose: hard-wrapped prose seldom has enough such lines, and then needs no more.
+    lengths = [len(a.rstrip()) for _, a in lines[:-1]]
+    if sum(length + 2 <= room for length in lengths) * 2 <= len(lines) - 1:
+        return False
+    deliberate = 0
     for (_, a), (_, b) in itertools.pairwise(lines):
         a_s = a.rstrip()
         if a_s.endswith("-"):
@@ -254,7 +266,8 @@ class _Sources:
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
                options: CleanOptions) -> Body:
-    blocks = _blocks(lines, omitted, chapter_starts)
+    stripped = list(map(str.strip, lines))
+    blocks = _blocks(lines, stripped, omitted, chapter_starts)
     width = _wrap_width(lines)
     text_gaps = [b.blank_before for b in blocks if b.kind == "text" and b.blank_before]
     usual = Counter(text_gaps).most_common(1)[0][0] if text_gaps else 1
@@ -269,10 +282,10 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     # Every paragraph is cleaned at once, before the scenes and chapters are built.
     splits = [_split_block(b, width) if b.kind == "text" else [] for b in blocks]
     paragraphs = [part for parts in splits for part in parts]
-    stripped = [[raw.strip() for _no, raw in lines] for lines, _verse in paragraphs]
-    texts = [_join(parts, verse)
-             for parts, (_lines, verse) in zip(stripped, paragraphs, strict=True)]
-    cleaned = clean_texts(texts, _Sources(paragraphs, stripped, texts), options)
+    parts = [[stripped[no - 1] for no, _raw in lines] for lines, _verse in paragraphs]
+    texts = [_join(line_texts, verse)
+             for line_texts, (_lines, verse) in zip(parts, paragraphs, strict=True)]
+    cleaned = clean_texts(texts, _Sources(paragraphs, parts, texts), options)
     k = 0  # the next paragraph of ``cleaned``
 
     body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
