@@ -342,8 +342,22 @@ def _apply(text: str, edits: list[Edit]) -> tuple[str, list[Edit], _Applied]:
     return "".join(out), applied, _Applied(spans)
 
 
-Source = Callable[[int, int], Origin]
-"""``source(k, offset)``: the source (line, column) of character ``offset`` of text ``k``."""
+def _change(fixer: str, line: int, column: int, before: str, after: str) -> Change:
+    """``Change(fixer, line, column, before, after)`` at half the cost, for the hundreds of
+    changes of a story: the frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; this fills the new object's ``__dict__`` at once. The object
+    is the same (``tests/test_clean.py`` checks it against the constructor)."""
+    change = _new_object(Change)
+    change.__dict__.update(fixer=fixer, line=line, column=column, before=before, after=after)
+    return change
+
+
+_new_object = object.__new__
+
+
+Sources = Callable[[list[int], list[int]], list[Origin]]
+"""``sources(ks, offsets)``: the source (line, column) of character ``offsets[i]`` of text
+``ks[i]``, for each ``i`` (asked for many at once: a story has hundreds of changes)."""
 
 
 @dataclass
@@ -364,14 +378,16 @@ def clean_paragraph(text: str, origin: Sequence[Origin], options: CleanOptions) 
     """
     last = len(origin) - 1
 
-    def source(_k: int, offset: int) -> Origin:
-        return origin[offset if offset < last else last] if last >= 0 else (0, 0)
+    def sources(_ks: list[int], offsets: list[int]) -> list[Origin]:
+        if last < 0:
+            return [(0, 0)] * len(offsets)
+        return [origin[offset if offset < last else last] for offset in offsets]
 
-    cleaned = clean_texts([text], source, options)
+    cleaned = clean_texts([text], sources, options)
     return CleanParagraph(cleaned.texts[0], cleaned.emphasis[0], tuple(cleaned.changes))
 
 
-def clean_texts(texts: Sequence[str], source: Source, options: CleanOptions) -> CleanBody:
+def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -> CleanBody:
     """Clean many paragraphs: the same result as :func:`clean_paragraph` on each in turn.
 
     A story has some eighty paragraphs, most of them short, so running five fixers and
@@ -388,7 +404,8 @@ def clean_texts(texts: Sequence[str], source: Source, options: CleanOptions) -> 
     if count > 1 and body.count(PARAGRAPH_BREAK) != count - 1:
         # a text holds the break character itself: clean the texts one by one
         def alone(k: int) -> CleanBody:
-            return clean_texts([texts[k]], lambda _k, offset: source(k, offset), options)
+            return clean_texts([texts[k]], lambda ks, offsets: sources([k] * len(ks), offsets),
+                               options)
 
         parts = [alone(k) for k in range(count)]
         return CleanBody([p.texts[0] for p in parts], [p.emphasis[0] for p in parts],
@@ -404,10 +421,12 @@ def clean_texts(texts: Sequence[str], source: Source, options: CleanOptions) -> 
         offsets = [base + start for start, _end, _repl in applied]
         for earlier in shifting:
             offsets = earlier.back(offsets)
-        for (start, end, repl), offset in zip(applied, offsets, strict=True):
-            k = bisect.bisect_right(starts, offset) - 1
-            line, col = source(k, offset - starts[k])
-            found.append((k, Change(name, line, col, text[start:end], repl)))
+        ks = [bisect.bisect_right(starts, offset) - 1 for offset in offsets]
+        origins = sources(ks, [offset - starts[k]
+                               for k, offset in zip(ks, offsets, strict=True)])
+        found.extend(zip(ks, [_change(name, line, col, text[start:end], repl)
+                              for (line, col), (start, end, repl)
+                              in zip(origins, applied, strict=True)], strict=True))
 
     separated = count > 1
     for name in FIXERS:

@@ -255,13 +255,20 @@ class _Sources:
         firsts = itertools.accumulate((len(lines) for lines, _verse in paragraphs), initial=0)
         self._paragraph_starts = [self._starts[j] for j in firsts]
 
-    def __call__(self, k: int, offset: int) -> Origin:
-        offset += self._paragraph_starts[k]
-        j = bisect.bisect_right(self._starts, offset) - 1
-        no, raw = self._lines[j]
-        offset -= self._starts[j]
-        size = self._sizes[j]
-        return no, len(raw) - len(raw.lstrip()) + 1 + (offset if offset < size else size - 1)
+    def __call__(self, ks: list[int], offsets: list[int]) -> list[Origin]:
+        """The source of character ``offsets[i]`` of paragraph ``ks[i]``, for each ``i``."""
+        paragraph_starts, starts, lines, sizes = \
+            self._paragraph_starts, self._starts, self._lines, self._sizes
+        found = []
+        for k, offset in zip(ks, offsets, strict=True):
+            offset += paragraph_starts[k]
+            j = bisect.bisect_right(starts, offset) - 1
+            no, raw = lines[j]
+            offset -= starts[j]
+            size = sizes[j]
+            found.append((no, len(raw) - len(raw.lstrip()) + 1 +
+                          (offset if offset < size else size - 1)))
+        return found
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
