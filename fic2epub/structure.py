@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -71,15 +73,30 @@ def _heading_text(line: str) -> str | None:
     return None
 
 
-def _indent(line: str) -> int:
-    if "\t" in line:
-        line = line.expandtabs(_TAB)
-    return len(line) - len(line.lstrip())
+@dataclass
+class _Lines:
+    """What the structure needs of every line, worked out once for all of them (mostly
+    by C loops: ``map`` over string methods) rather than line by line in each step."""
+
+    text: list[str]
+    stripped: list[str]
+    rstripped_lengths: list[int]
+    indents: list[int]
+    """Leading whitespace, tabs expanded."""
+
+    @classmethod
+    def of(cls, lines: list[str]) -> _Lines:
+        expanded = list(map(str.expandtabs, lines, itertools.repeat(_TAB)))
+        indents = list(map(operator.sub, map(len, expanded),
+                           map(len, map(str.lstrip, expanded))))
+        return cls(lines, list(map(str.strip, lines)), list(map(len, map(str.rstrip, lines))),
+                   indents)
 
 
 @dataclass
 class _Block:
-    lines: list[tuple[int, str]]  # (line number, text)
+    start: int  # index of its first line
+    end: int  # index after its last line (a block's lines follow each other)
     blank_before: int
     kind: str = "text"  # text | marker | heading
     heading: str | None = None
@@ -93,117 +110,121 @@ class Body:
     omissions: list[Omission] = field(default_factory=list)
 
 
-def _blocks(lines: list[str], stripped: list[str], omitted: set[int],
-            chapter_starts: dict[int, str]) -> list[_Block]:
-    """Runs of text lines, and marker and heading lines; ``stripped`` is each line
-    stripped."""
+def _blocks(lines: _Lines, omitted: set[int], chapter_starts: dict[int, str]) -> list[_Block]:
+    """Runs of text lines, and marker and heading lines."""
     blocks: list[_Block] = []
-    current: list[tuple[int, str]] = []
+    current = -1  # the first line of the text block being gathered, if any
     blank = 0
     pending_title: str | None = None
     special = omitted.union(chapter_starts)  # the line numbers to look up
+    stripped = lines.stripped
     for idx, s in enumerate(stripped):
         no = idx + 1
         if no in special:
             if no in chapter_starts:
                 pending_title = chapter_starts[no] or None
             if no in omitted:
-                if current:
-                    blocks.append(_Block(current, blank))
-                    current, blank = [], 0
+                if current >= 0:
+                    blocks.append(_Block(current, idx, blank))
+                    current, blank = -1, 0
                 continue
         if not s:
-            if current:
-                blocks.append(_Block(current, blank))
-                current, blank = [], 0
+            if current >= 0:
+                blocks.append(_Block(current, idx, blank))
+                current, blank = -1, 0
             blank += 1
             continue
-        line = lines[idx]
+        line = lines.text[idx]
         marker = s[0] in _MARKER_FIRST and is_marker(line)
-        heading = None if marker or current else _heading_text(line)
+        heading = None if marker or current >= 0 else _heading_text(line)
         if marker or heading is not None:
-            if current:
-                blocks.append(_Block(current, blank))
-                current, blank = [], 0
+            if current >= 0:
+                blocks.append(_Block(current, idx, blank))
+                current, blank = -1, 0
             kind = "marker" if heading is None else "heading"
-            if kind == "heading" and idx + 1 < len(lines) and stripped[idx + 1] and \
-                    not is_marker(lines[idx + 1]) and idx + 1 + 1 not in omitted:
+            if kind == "heading" and idx + 1 < len(stripped) and stripped[idx + 1] and \
+                    not is_marker(lines.text[idx + 1]) and idx + 1 + 1 not in omitted:
                 # a heading stands alone; a line running on into text is a paragraph
-                current = [(no, line)]
+                current = idx
                 continue
-            blk = _Block([(no, line)], blank, kind, heading)
+            blk = _Block(idx, idx + 1, blank, kind, heading)
             blk.chapter_title = pending_title
             pending_title = None
             blocks.append(blk)
             blank = 0
             continue
-        if not current and pending_title is not None:
-            blocks.append(_Block([], blank, "heading", pending_title))
-            blank = 0
-            pending_title = None
-        current.append((no, line))
-    if current:
-        blocks.append(_Block(current, blank))
+        if current < 0:
+            if pending_title is not None:
+                blocks.append(_Block(idx, idx, blank, "heading", pending_title))
+                blank = 0
+                pending_title = None
+            current = idx
+    if current >= 0:
+        blocks.append(_Block(current, len(stripped), blank))
     for blk in blocks:
         # "CHAPTER I." over "Down the Rabbit-Hole": a two-line heading
-        if blk.kind == "text" and len(blk.lines) == 2:
-            second = blk.lines[1][1].strip()
+        if blk.kind == "text" and blk.end - blk.start == 2:
+            second = stripped[blk.start + 1]
             if len(second) > 60 or second.endswith((".", ",", ";", "!", "?", '"', "”")):
                 continue
-            first = _heading_text(blk.lines[0][1].strip())
+            first = _heading_text(stripped[blk.start])
             if first is not None:
                 blk.kind = "heading"
                 blk.heading = f"{first} {second}"
     return blocks
 
 
-def _wrap_width(lines: list[str]) -> int:
-    lengths = sorted(map(len, map(str.rstrip, lines)))
+def _wrap_width(lines: _Lines) -> int:
+    lengths = sorted(lines.rstripped_lengths)
     lengths = lengths[bisect.bisect_right(lengths, 0):]  # blank lines strip to nothing
     if not lengths:
         return 80
     return max(40, lengths[int(len(lengths) * 0.95) - 1 if len(lengths) > 1 else 0])
 
 
-def _split_block(block: _Block, width: int) -> list[tuple[list[tuple[int, str]], bool]]:
-    """Split a text block into paragraphs: (lines, is_verse)."""
-    lines = block.lines
-    if len(lines) == 1:
-        return [(lines, False)]
-    indents = [len(t) - len(t.lstrip()) if "\t" not in t else _indent(t) for _, t in lines]
-    base = min(indents[1:]) if len(indents) > 1 else indents[0]
+_Part = tuple[int, int, bool]
+"""A paragraph: its first line, the line after its last, and whether it is verse."""
+
+
+def _split_block(lines: _Lines, block: _Block, width: int) -> list[_Part]:
+    """Split a text block into paragraphs."""
+    start, end = block.start, block.end
+    if end - start == 1:
+        return [(start, end, False)]
+    indents = lines.indents[start + 1:end]
+    base = min(indents)
+    if max(indents) <= base + 1:
+        return [(start, end, _is_verse(lines, start, end, width))]
     # indentation style: a line indented deeper than its neighbours starts a paragraph
-    starts = [k for k in range(1, len(lines)) if indents[k] > base + 1]
-    if starts and len(starts) < len(lines) - 1:
-        out = []
-        prev = 0
-        for k in [*starts, len(lines)]:
-            if k > prev:
-                out.append((lines[prev:k], False))
-            prev = k
-        return [(part, _is_verse(part, width)) for part, _ in out]
-    return [(lines, _is_verse(lines, width))]
+    cuts = [k for k, indent in enumerate(indents, start + 1) if indent > base + 1]
+    parts = []
+    prev = start
+    for k in [*cuts, end]:
+        if k > prev:
+            parts.append((prev, k, _is_verse(lines, prev, k, width)))
+        prev = k
+    return parts
 
 
-def _is_verse(lines: list[tuple[int, str]], width: int) -> bool:
+def _is_verse(lines: _Lines, start: int, end: int, width: int) -> bool:
     """Were these lines broken on purpose? Hard wrapping breaks a line only when the next
     word would not fit; a break where it easily would have is a deliberate one."""
-    if len(lines) < 2:
+    if end - start < 2:
         return False
     room = width * 0.8
     # Only a line with room after it for a space and a letter may have been broken on
     # purpose: hard-wrapped prose seldom has enough such lines, and then needs no more.
-    lengths = [len(a.rstrip()) for _, a in lines[:-1]]
-    if sum(length + 2 <= room for length in lengths) * 2 <= len(lines) - 1:
+    lengths = sorted(lines.rstripped_lengths[start:end - 1])
+    if bisect.bisect_right(lengths, math.floor(room) - 2) * 2 <= end - start - 1:
         return False
     deliberate = 0
-    for (_, a), (_, b) in itertools.pairwise(lines):
-        a_s = a.rstrip()
-        if a_s.endswith("-"):
+    for k in range(start, end - 1):
+        if lines.stripped[k].endswith("-"):
             continue
-        if len(a_s) + 1 + len(b.strip().partition(" ")[0]) <= room:
+        next_word = lines.stripped[k + 1].partition(" ")[0]
+        if lines.rstripped_lengths[k] + 1 + len(next_word) <= room:
             deliberate += 1
-    return deliberate * 2 > len(lines) - 1
+    return deliberate * 2 > end - start - 1
 
 
 def _hyphen_join(prev: str, line: str) -> bool:
@@ -237,45 +258,52 @@ class _Sources:
     finds a character's line. A separator maps where the character before it does.
     """
 
-    def __init__(self, paragraphs: list[tuple[list[tuple[int, str]], bool]],
-                 stripped: list[list[str]], texts: list[str]) -> None:
-        self._lines = [line for lines, _verse in paragraphs for line in lines]
-        self._sizes = [len(text) for lines in stripped for text in lines]
-        steps = [size + 1 for size in self._sizes]
-        if sum(steps) != sum(map(len, texts)) + len(texts):
-            # some paragraph has a hyphen join: no separator after its first line
-            first = 0
-            for (lines, verse), parts in zip(paragraphs, stripped, strict=True):
-                if not verse:
-                    for j, (prev, line) in enumerate(itertools.pairwise(parts), first):
-                        if _hyphen_join(prev, line):
-                            steps[j] -= 1
-                first += len(lines)
-        self._starts = [0, *itertools.accumulate(steps)]
-        firsts = itertools.accumulate((len(lines) for lines, _verse in paragraphs), initial=0)
-        self._paragraph_starts = [self._starts[j] for j in firsts]
+    def __init__(self, lines: _Lines, paragraphs: list[_Part], texts: list[str]) -> None:
+        self._text = lines.text
+        self._rows = list(itertools.chain.from_iterable(
+            range(start, end) for start, end, _verse in paragraphs))
+        self._sizes = list(map(len, map(lines.stripped.__getitem__, self._rows)))
+        self._starts = [0, *itertools.accumulate(map(operator.add, self._sizes,
+                                                     itertools.repeat(1)))]
+        firsts = list(itertools.accumulate(
+            (end - start for start, end, _verse in paragraphs), initial=0))
+        self._paragraph_starts = list(map(self._starts.__getitem__, firsts))
+        # a paragraph shorter than its lines and separators has a hyphen join: no
+        # separator after the line before it
+        joined = [k for k, (text, start, end) in enumerate(zip(
+            texts, self._paragraph_starts, self._paragraph_starts[1:], strict=False))
+            if len(text) != end - start - 1]
+        if joined:
+            steps = [0, *map(operator.add, self._sizes, itertools.repeat(1))]
+            for k in joined:
+                parts = lines.stripped[paragraphs[k][0]:paragraphs[k][1]]
+                for j, (prev, line) in enumerate(itertools.pairwise(parts), firsts[k] + 1):
+                    if _hyphen_join(prev, line):
+                        steps[j] -= 1
+            self._starts = list(itertools.accumulate(steps))
+            self._paragraph_starts = list(map(self._starts.__getitem__, firsts))
 
     def __call__(self, ks: list[int], offsets: list[int]) -> list[Origin]:
         """The source of character ``offsets[i]`` of paragraph ``ks[i]``, for each ``i``."""
-        paragraph_starts, starts, lines, sizes = \
-            self._paragraph_starts, self._starts, self._lines, self._sizes
+        paragraph_starts, starts, rows, sizes, text = \
+            self._paragraph_starts, self._starts, self._rows, self._sizes, self._text
         found = []
         for k, offset in zip(ks, offsets, strict=True):
             offset += paragraph_starts[k]
             j = bisect.bisect_right(starts, offset) - 1
-            no, raw = lines[j]
+            raw = text[rows[j]]
             offset -= starts[j]
             size = sizes[j]
-            found.append((no, len(raw) - len(raw.lstrip()) + 1 +
+            found.append((rows[j] + 1, len(raw) - len(raw.lstrip()) + 1 +
                           (offset if offset < size else size - 1)))
         return found
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
                options: CleanOptions) -> Body:
-    stripped = list(map(str.strip, lines))
-    blocks = _blocks(lines, stripped, omitted, chapter_starts)
-    width = _wrap_width(lines)
+    info = _Lines.of(lines)
+    blocks = _blocks(info, omitted, chapter_starts)
+    width = _wrap_width(info)
     text_gaps = [b.blank_before for b in blocks if b.kind == "text" and b.blank_before]
     usual = Counter(text_gaps).most_common(1)[0][0] if text_gaps else 1
     threshold = max(2, usual + 1)
@@ -287,17 +315,16 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
         threshold = max(text_gaps) + 1
 
     # Every paragraph is cleaned at once, before the scenes and chapters are built.
-    splits = [_split_block(b, width) if b.kind == "text" else [] for b in blocks]
+    splits = [_split_block(info, b, width) if b.kind == "text" else [] for b in blocks]
     paragraphs = [part for parts in splits for part in parts]
-    parts = [[stripped[no - 1] for no, _raw in lines] for lines, _verse in paragraphs]
-    texts = [_join(line_texts, verse)
-             for line_texts, (_lines, verse) in zip(parts, paragraphs, strict=True)]
-    cleaned = clean_texts(texts, _Sources(paragraphs, parts, texts), options)
+    texts = [_join(info.stripped[start:end], verse) for start, end, verse in paragraphs]
+    cleaned = clean_texts(texts, _Sources(info, paragraphs, texts), options)
     k = 0  # the next paragraph of ``cleaned``
 
     body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
     chapter = body.chapters[0]
-    scene = Scene(start_line=blocks[0].lines[0][0] if blocks and blocks[0].lines else 1)
+    scene = Scene(start_line=blocks[0].start + 1 if blocks and blocks[0].end > blocks[0].start
+                  else 1)
     chapter.scenes.append(scene)
     pending_break: str | None = None
 
@@ -312,7 +339,7 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
         if block.kind == "heading":
             if block.chapter_title and block.heading is None:
                 block.heading = block.chapter_title
-            no = block.lines[0][0] if block.lines else None
+            no = block.start + 1 if block.end > block.start else None
             if chapter.scenes[-1].paragraphs or len(body.chapters) > 1 or chapter.title:
                 chapter = Chapter(block.heading, no)
                 body.chapters.append(chapter)
@@ -324,7 +351,7 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
             pending_break = None
             continue
         if block.kind == "marker":
-            no, raw = block.lines[0]
+            no, raw = block.start + 1, lines[block.start]
             body.omissions.append(Omission(no, no, "scene break", raw))
             if block.chapter_title:
                 chapter = Chapter(block.chapter_title, None)
@@ -337,16 +364,15 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
         if block.blank_before >= threshold and pending_break is None:
             pending_break = "blank"
         if pending_break is not None:
-            new_scene(pending_break, block.lines[0][0])
+            new_scene(pending_break, block.start + 1)
             pending_break = None
-        for plines, verse in splits[n]:
+        for start, end, verse in splits[n]:
             text, emphasis = cleaned.texts[k], cleaned.emphasis[k]
             k += 1
             if not text.strip():
                 continue
-            scene.paragraphs.append(Paragraph(
-                text=text, start_line=plines[0][0], end_line=plines[-1][0],
-                kind="verse" if verse else "prose", emphasis=emphasis))
+            scene.paragraphs.append(Paragraph(text, start + 1, end,
+                                              "verse" if verse else "prose", emphasis))
     # drop empty scenes (e.g. a chapter that ends with a break) but keep every chapter
     for ch in body.chapters:
         ch.scenes = [s for s in ch.scenes if s.paragraphs] or ch.scenes[:1]
