@@ -108,23 +108,19 @@ def _quotes(text: str, separated: bool) -> list[Edit]:
     starts afresh and the paragraph's ends count as the text's ends (``begin``, ``stop``).
     """
     edits: list[Edit] = []
-    begin = 0
-    stop = text.find(PARAGRAPH_BREAK) if separated else -1
-    if stop < 0:
-        stop = len(text)
+    begin = stop = -1  # the paragraph of the last quote (none yet)
     inside_double = False
     skip_to = 0
-    for i in _positions(text, "\"'`" + PARAGRAPH_BREAK if separated else "\"'`"):
+    for i in _positions(text, "\"'`"):
         if i < skip_to:
             continue
-        c = text[i]
-        if c == PARAGRAPH_BREAK:
-            begin = i + 1
-            stop = text.find(PARAGRAPH_BREAK, begin)
+        if i > stop:  # the first quote of a paragraph
+            begin = text.rfind(PARAGRAPH_BREAK, 0, i) + 1 if separated else 0
+            stop = text.find(PARAGRAPH_BREAK, i) if separated else -1
             if stop < 0:
                 stop = len(text)
             inside_double = False
-            continue
+        c = text[i]
         prev = text[i - 1] if i > begin else " "
         nxt = text[i + 1] if i + 1 < stop else " "
         if c == "'" and prev.isalnum() and nxt.isalnum():
@@ -440,17 +436,19 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
                     shifting.insert(0, layer)
     cleaned = body.split(PARAGRAPH_BREAK) if separated else [body]
     emphasis: list[tuple[tuple[int, int], ...]] = [()] * count
-    if options.enabled("emphasis"):
+    if options.enabled("emphasis") and ("*" in body or "_" in body or "[" in body):
+        removed: list[Edit] = []  # the markers removed, at their offsets in ``body``
         base = 0
         for k, text in enumerate(cleaned):
             if "*" in text or "_" in text or "[" in text:
                 edits, raw_ranges = find_emphasis(text)
                 if edits:
                     cleaned[k], applied, layer = _apply(text, edits)
-                    record("emphasis", text, base, applied)
+                    removed += [(base + start, base + end, "") for start, end, _ in applied]
                     spans = ((layer.forward(s), layer.forward(e)) for s, e in raw_ranges)
                     emphasis[k] = tuple(sorted((s, e) for s, e in spans if e > s))
             base += len(text) + 1
+        record("emphasis", body, 0, removed)
     found.sort(key=operator.itemgetter(0))  # stable: by paragraph, then fixer, then position
     return CleanBody(cleaned, emphasis, [change for _k, change in found])
 
