@@ -1,9 +1,10 @@
 """Inline cleaning: a registry of named fixers applied to each paragraph.
 
 A fixer is a pure function ``str -> list[Edit]``: it proposes replacements and never
-touches the text itself. :func:`clean_paragraph` applies them in ``FIXERS`` order,
-keeps a map from every character back to its source line and column, and records each
-edit as a :class:`~fic2epub.model.Change`. Fixers only change punctuation, whitespace
+touches the text itself. :func:`clean_paragraph` (one paragraph) and
+:func:`clean_texts` (all paragraphs of a story at once) apply them in ``FIXERS`` order,
+map every edit back to its source line and column, and record each as a
+:class:`~fic2epub.model.Change`. Fixers only change punctuation, whitespace
 and markup characters; none deletes, reorders or invents a word.
 """
 
@@ -410,11 +411,11 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
     shifting: list[_Applied] = []  # the maps of the body-wide fixers' edits, newest first
     found: list[tuple[int, Change]] = []  # (paragraph, change)
 
-    def record(name: str, text: str, base: int, applied: list[Edit]) -> None:
-        """Record the edits applied to ``text``, which starts at ``base`` in the body as
-        the earlier fixers left it, each mapped back through those fixers' edits to its
-        paragraph and its source position."""
-        offsets = [base + start for start, _end, _repl in applied]
+    def record(name: str, text: str, applied: list[Edit]) -> None:
+        """Record the edits applied to ``text``, the body as the earlier fixers left it,
+        each mapped back through those fixers' edits to its paragraph and its source
+        position."""
+        offsets = [start for start, _end, _repl in applied]
         for earlier in shifting:
             offsets = earlier.back(offsets)
         ks = [bisect.bisect_right(starts, offset) - 1 for offset in offsets]
@@ -430,7 +431,7 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
             edits = _body_edits(name, body, separated)
             if edits:
                 fixed, applied, layer = _apply(body, edits)
-                record(name, body, 0, applied)
+                record(name, body, applied)
                 body = fixed
                 if layer.spans:
                     shifting.insert(0, layer)
@@ -448,7 +449,7 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
                     spans = ((layer.forward(s), layer.forward(e)) for s, e in raw_ranges)
                     emphasis[k] = tuple(sorted((s, e) for s, e in spans if e > s))
             base += len(text) + 1
-        record("emphasis", body, 0, removed)
+        record("emphasis", body, removed)
     found.sort(key=operator.itemgetter(0))  # stable: by paragraph, then fixer, then position
     return CleanBody(cleaned, emphasis, [change for _k, change in found])
 
