@@ -248,7 +248,7 @@ def repair_mojibake(text: str) -> str:
     # Only lines with a suspect character (not ASCII, and not a curly quote, a dash or
     # an ellipsis, which alone are never mojibake) need a look. One regex search finds
     # the next one, skipping all lines in between.
-    m = _SUSPECT.search(text)
+    m = None if text.isascii() else _SUSPECT.search(text)
     if m is None:
         return text
     import ftfy  # imported when first needed: a run with nothing to convert starts faster
