@@ -397,6 +397,8 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
     joined texts, and so to its paragraph and its place in the source.
     """
     count = len(texts)
+    if not count:
+        return CleanBody([], [], [])
     body = PARAGRAPH_BREAK.join(texts)
     if count > 1 and body.count(PARAGRAPH_BREAK) != count - 1:
         # a text holds the break character itself: clean the texts one by one
