@@ -42,14 +42,15 @@ _MAGIC = {
 }
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 _C1_OR_SURROGATE = re.compile("[\x80-\x9f\ud800-\udfff]")
 # Typographic punctuation that well-encoded stories are full of: a line whose only
 # non-ASCII characters are these is not mojibake (mis-decoded text always leaves letters
 # such as "â", "Ã" or "Â" behind), so ftfy need not look at it.
-_PLAIN_PUNCTUATION = dict.fromkeys(map(ord, "\u2018\u2019\u201c\u201d\u2013\u2014\u2026"))
+_SUSPECT = re.compile("[^\x00-\x7f\u2018\u2019\u201c\u201d\u2013\u2014\u2026]")
 # Control characters removed from the text: all of Cc except tab and line feed.
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the quick test first
+_ASCII_CONTROL_BYTES = bytes([*range(9), *range(11, 32), 127])  # the same, in ASCII text
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -197,7 +198,7 @@ def repair_mangled_quotes(text: str) -> tuple[str, list[Change]]:
     """
     if text.isascii():
         return text, []
-    counts = Counter(_NON_ASCII.findall(text))
+    counts = Counter(_ASCII_RUN.sub("", text))  # of each non-ASCII character
     non_ascii = sum(counts.values())
     if not non_ascii or non_ascii > len(text) // 50:
         return text, []
@@ -244,7 +245,11 @@ def repair_mojibake(text: str) -> str:
     """NFC-normalise, and let ftfy repair the lines that look like mojibake (ftfy's own
     badness test picks them; running the full fixer on every line is slow)."""
     text = unicodedata.normalize("NFC", text)
-    if text.isascii():
+    # Only lines with a suspect character (not ASCII, and not a curly quote, a dash or
+    # an ellipsis, which alone are never mojibake) need a look. One regex search finds
+    # the next one, skipping all lines in between.
+    m = None if text.isascii() else _SUSPECT.search(text)
+    if m is None:
         return text
     import ftfy  # imported when first needed: a run with nothing to convert starts faster
     import ftfy.badness
@@ -255,15 +260,32 @@ def repair_mojibake(text: str) -> str:
                                   normalization="NFC", explain=False)
     lines = text.split("\n")
     changed = False
-    for k, line in enumerate(lines):
-        if line.isascii() or line.translate(_PLAIN_PUNCTUATION).isascii():
-            continue  # curly quotes, dashes and ellipses alone are never mojibake
+    k = 0  # the line that starts at ``begin``
+    begin = 0
+    while m is not None:
+        k += text.count("\n", begin, m.start())
+        line = lines[k]
         if ftfy.badness.is_bad(line) or _C1_OR_SURROGATE.search(line):
             fixed = ftfy.fix_text(line, config)
             if fixed != line and "\n" not in fixed:
                 lines[k] = fixed
                 changed = True
+        end = text.find("\n", m.start())
+        if end < 0:
+            break
+        k += 1
+        begin = end + 1
+        m = _SUSPECT.search(text, begin)
     return "\n".join(lines) if changed else text
+
+
+def _has_control_chars(text: str) -> bool:
+    """Does ``text`` hold a character of ``_CONTROL_CHAR``? (In ASCII text, a bytes
+    translation answers many times faster than a regex search for a character class.)"""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, _ASCII_CONTROL_BYTES)) != len(data)
+    return _CONTROL_CHAR.search(text) is not None
 
 
 def decode(data: bytes) -> Decoded:
@@ -289,7 +311,7 @@ def decode(data: bytes) -> Decoded:
         if fixed != text:
             changes.extend(_record_line_diffs("mojibake", text, fixed))
             text = fixed
-    removed = _CONTROL.sub("", text) if _CONTROL_CHAR.search(text) else text
+    removed = _CONTROL.sub("", text) if _has_control_chars(text) else text
     if removed != text:
         for m in _CONTROL.finditer(text):
             line, col = _line_col(text, m.start())

@@ -495,22 +495,23 @@ def parse_front(lines: list[str]) -> Front:
         meta.title_source = meta.title_source if meta.title_source != "none" else "header"
         _series_from(meta.title, meta)
 
-    # later posts of a multi-part file: each mail block starts a chapter
-    n = body
-    while n < len(lines):
-        if n > 0 and not lines[n - 1].strip():
-            e = _mail_block(lines, n)
-            if e > n:
-                subject = ""
-                for k in range(n, e):
-                    m = _MAIL_LINE.match(lines[k])
-                    if m and m.group(1).lower() == "subject":
-                        subject = _SUBJECT_NOISE.sub("", m.group(2)).strip()
-                omissions.append(Omission(n + 1, e, "mail header", "\n".join(lines[n:e])))
-                chapter_starts[e + 1] = subject
-                n = e
-                continue
-        n += 1
+    # later posts of a multi-part file: each mail block starts a chapter (its first line
+    # is a "Key: value" header or an mbox "From " line, so others need no closer look)
+    n = body  # the first line not yet looked at
+    for start in [k for k, line in enumerate(lines[body:], body)
+                  if ":" in line or line.startswith("From ")]:
+        if start < n or start == 0 or lines[start - 1].strip():
+            continue
+        e = _mail_block(lines, start)
+        if e > start:
+            subject = ""
+            for k in range(start, e):
+                m = _MAIL_LINE.match(lines[k])
+                if m and m.group(1).lower() == "subject":
+                    subject = _SUBJECT_NOISE.sub("", m.group(2)).strip()
+            omissions.append(Omission(start + 1, e, "mail header", "\n".join(lines[start:e])))
+            chapter_starts[e + 1] = subject
+            n = e
 
     omitted = {k - 1 for o in omissions for k in range(o.start_line, o.end_line + 1)}
     _find_title(lines, body, meta, omissions, omitted)

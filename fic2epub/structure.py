@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
+import operator
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import overload
 
-from .clean import Origin, clean_paragraph
+from .clean import Origin, clean_texts
 from .model import Change, Chapter, CleanOptions, Omission, Paragraph, Scene
 
 _MARKER_CHARS = r"*~#=_+\-.•·°^:<>|/\\oOxX0"
@@ -73,15 +73,30 @@ def _heading_text(line: str) -> str | None:
     return None
 
 
-def _indent(line: str) -> int:
-    if "\t" in line:
-        line = line.expandtabs(_TAB)
-    return len(line) - len(line.lstrip())
+@dataclass
+class _Lines:
+    """What the structure needs of every line, worked out once for all of them (mostly
+    by C loops: ``map`` over string methods) rather than line by line in each step."""
+
+    text: list[str]
+    stripped: list[str]
+    rstripped_lengths: list[int]
+    indents: list[int]
+    """Leading whitespace, tabs expanded."""
+
+    @classmethod
+    def of(cls, lines: list[str]) -> _Lines:
+        expanded = list(map(str.expandtabs, lines, itertools.repeat(_TAB)))
+        indents = list(map(operator.sub, map(len, expanded),
+                           map(len, map(str.lstrip, expanded))))
+        return cls(lines, list(map(str.strip, lines)), list(map(len, map(str.rstrip, lines))),
+                   indents)
 
 
 @dataclass
 class _Block:
-    lines: list[tuple[int, str]]  # (line number, text)
+    start: int  # index of its first line
+    end: int  # index after its last line (a block's lines follow each other)
     blank_before: int
     kind: str = "text"  # text | marker | heading
     heading: str | None = None
@@ -95,187 +110,200 @@ class Body:
     omissions: list[Omission] = field(default_factory=list)
 
 
-def _blocks(lines: list[str], omitted: set[int], chapter_starts: dict[int, str]) -> list[_Block]:
+def _blocks(lines: _Lines, omitted: set[int], chapter_starts: dict[int, str]) -> list[_Block]:
+    """Runs of text lines, and marker and heading lines."""
     blocks: list[_Block] = []
-    current: list[tuple[int, str]] = []
+    current = -1  # the first line of the text block being gathered, if any
     blank = 0
     pending_title: str | None = None
-    for idx, line in enumerate(lines):
+    special = omitted.union(chapter_starts)  # the line numbers to look up
+    stripped = lines.stripped
+    for idx, s in enumerate(stripped):
         no = idx + 1
-        if no in chapter_starts:
-            pending_title = chapter_starts[no] or None
-        if no in omitted:
-            if current:
-                blocks.append(_Block(current, blank))
-                current, blank = [], 0
-            continue
-        if not line.strip():
-            if current:
-                blocks.append(_Block(current, blank))
-                current, blank = [], 0
+        if no in special:
+            if no in chapter_starts:
+                pending_title = chapter_starts[no] or None
+            if no in omitted:
+                if current >= 0:
+                    blocks.append(_Block(current, idx, blank))
+                    current, blank = -1, 0
+                continue
+        if not s:
+            if current >= 0:
+                blocks.append(_Block(current, idx, blank))
+                current, blank = -1, 0
             blank += 1
             continue
-        marker = is_marker(line)
-        heading = None if marker or current else _heading_text(line)
+        line = lines.text[idx]
+        marker = s[0] in _MARKER_FIRST and is_marker(line)
+        heading = None if marker or current >= 0 else _heading_text(line)
         if marker or heading is not None:
-            if current:
-                blocks.append(_Block(current, blank))
-                current, blank = [], 0
+            if current >= 0:
+                blocks.append(_Block(current, idx, blank))
+                current, blank = -1, 0
             kind = "marker" if heading is None else "heading"
-            if kind == "heading" and idx + 1 < len(lines) and lines[idx + 1].strip() and \
-                    not is_marker(lines[idx + 1]) and idx + 1 + 1 not in omitted:
+            if kind == "heading" and idx + 1 < len(stripped) and stripped[idx + 1] and \
+                    not is_marker(lines.text[idx + 1]) and idx + 1 + 1 not in omitted:
                 # a heading stands alone; a line running on into text is a paragraph
-                current = [(no, line)]
+                current = idx
                 continue
-            blk = _Block([(no, line)], blank, kind, heading)
+            blk = _Block(idx, idx + 1, blank, kind, heading)
             blk.chapter_title = pending_title
             pending_title = None
             blocks.append(blk)
             blank = 0
             continue
-        if not current and pending_title is not None:
-            blocks.append(_Block([], blank, "heading", pending_title))
-            blank = 0
-            pending_title = None
-        current.append((no, line))
-    if current:
-        blocks.append(_Block(current, blank))
+        if current < 0:
+            if pending_title is not None:
+                blocks.append(_Block(idx, idx, blank, "heading", pending_title))
+                blank = 0
+                pending_title = None
+            current = idx
+    if current >= 0:
+        blocks.append(_Block(current, len(stripped), blank))
     for blk in blocks:
         # "CHAPTER I." over "Down the Rabbit-Hole": a two-line heading
-        if blk.kind == "text" and len(blk.lines) == 2:
-            second = blk.lines[1][1].strip()
+        if blk.kind == "text" and blk.end - blk.start == 2:
+            second = stripped[blk.start + 1]
             if len(second) > 60 or second.endswith((".", ",", ";", "!", "?", '"', "”")):
                 continue
-            first = _heading_text(blk.lines[0][1].strip())
+            first = _heading_text(stripped[blk.start])
             if first is not None:
                 blk.kind = "heading"
                 blk.heading = f"{first} {second}"
     return blocks
 
 
-def _wrap_width(lines: list[str]) -> int:
-    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
+def _wrap_width(lines: _Lines) -> int:
+    lengths = sorted(lines.rstripped_lengths)
+    lengths = lengths[bisect.bisect_right(lengths, 0):]  # blank lines strip to nothing
     if not lengths:
         return 80
     return max(40, lengths[int(len(lengths) * 0.95) - 1 if len(lengths) > 1 else 0])
 
 
-def _split_block(block: _Block, width: int) -> list[tuple[list[tuple[int, str]], bool]]:
-    """Split a text block into paragraphs: (lines, is_verse)."""
-    lines = block.lines
-    if len(lines) == 1:
-        return [(lines, False)]
-    indents = [_indent(t) for _, t in lines]
-    base = min(indents[1:]) if len(indents) > 1 else indents[0]
+_Part = tuple[int, int, bool]
+"""A paragraph: its first line, the line after its last, and whether it is verse."""
+
+
+def _split_block(lines: _Lines, block: _Block, width: int) -> list[_Part]:
+    """Split a text block into paragraphs."""
+    start, end = block.start, block.end
+    if end - start == 1:
+        return [(start, end, False)]
+    indents = lines.indents[start + 1:end]
+    base = min(indents)
+    if max(indents) <= base + 1:
+        return [(start, end, _is_verse(lines, start, end, width))]
     # indentation style: a line indented deeper than its neighbours starts a paragraph
-    starts = [k for k in range(1, len(lines)) if indents[k] > base + 1]
-    if starts and len(starts) < len(lines) - 1:
-        out = []
-        prev = 0
-        for k in [*starts, len(lines)]:
-            if k > prev:
-                out.append((lines[prev:k], False))
-            prev = k
-        return [(part, _is_verse(part, width)) for part, _ in out]
-    return [(lines, _is_verse(lines, width))]
+    cuts = [k for k, indent in enumerate(indents, start + 1) if indent > base + 1]
+    parts = []
+    prev = start
+    for k in [*cuts, end]:
+        if k > prev:
+            parts.append((prev, k, _is_verse(lines, prev, k, width)))
+        prev = k
+    return parts
 
 
-def _is_verse(lines: list[tuple[int, str]], width: int) -> bool:
+def _is_verse(lines: _Lines, start: int, end: int, width: int) -> bool:
     """Were these lines broken on purpose? Hard wrapping breaks a line only when the next
     word would not fit; a break where it easily would have is a deliberate one."""
-    if len(lines) < 2:
+    if end - start < 2:
+        return False
+    room = width * 0.8
+    # Only a line with room after it for a space and a letter may have been broken on
+    # purpose: hard-wrapped prose seldom has enough such lines, and then needs no more.
+    lengths = sorted(lines.rstripped_lengths[start:end - 1])
+    if bisect.bisect_right(lengths, math.floor(room) - 2) * 2 <= end - start - 1:
         return False
     deliberate = 0
-    room = width * 0.8
-    for (_, a), (_, b) in itertools.pairwise(lines):
-        a_s = a.rstrip()
-        if a_s.endswith("-"):
+    for k in range(start, end - 1):
+        if lines.stripped[k].endswith("-"):
             continue
-        if len(a_s) + 1 + len(b.strip().partition(" ")[0]) <= room:
+        next_word = lines.stripped[k + 1].partition(" ")[0]
+        if lines.rstripped_lengths[k] + 1 + len(next_word) <= room:
             deliberate += 1
-    return deliberate * 2 > len(lines) - 1
+    return deliberate * 2 > end - start - 1
 
 
-class _Origins(Sequence[Origin]):
-    """Source (line, column) of each character of a joined paragraph, worked out only
-    for the few characters asked about: the text is runs of consecutive source columns
-    and one-character separators."""
-
-    __slots__ = ("_runs", "_size", "_starts")
-
-    def __init__(self, starts: list[int], runs: list[tuple[int, int, int]], size: int) -> None:
-        self._starts = starts  # offset where each run begins
-        self._runs = runs  # line, column, 1 (a run) or 0 (a separator: one fixed origin)
-        self._size = size
-
-    def __len__(self) -> int:
-        return self._size
-
-    @overload
-    def __getitem__(self, index: int) -> Origin: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Origin]: ...
-
-    def __getitem__(self, index: int | slice) -> Origin | Sequence[Origin]:
-        if isinstance(index, slice):
-            return [self[k] for k in range(*index.indices(self._size))]
-        if index < 0:
-            index += self._size
-        if not 0 <= index < self._size:
-            raise IndexError(index)
-        k = bisect.bisect_right(self._starts, index) - 1
-        line, column, step = self._runs[k]
-        return line, column + (index - self._starts[k]) * step
+def _hyphen_join(prev: str, line: str) -> bool:
+    """Does ``prev`` end in a word broken by a hyphen that ``line`` finishes?
+    (``super-`` + ``human`` -> ``super-human``, joined without a space)"""
+    return prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and \
+        not prev.endswith("--") and line[:1].isalpha()
 
 
-def _join(lines: list[tuple[int, str]], verse: bool) -> tuple[str, _Origins]:
-    """Join a paragraph's lines, mapping each character to its source (line, column)."""
-    if len(lines) == 1 and lines[0][1].strip():
-        no, raw = lines[0]
-        lstripped = raw.lstrip()
-        text = lstripped.rstrip()
-        return text, _Origins([0], [(no, len(raw) - len(lstripped) + 1, 1)], len(text))
-    parts: list[str] = []
-    starts: list[int] = []
-    runs: list[tuple[int, int, int]] = []
-    size = 0
-    last: Origin | None = None  # origin of the last character so far
-    prev = ""
-    for k, (no, raw) in enumerate(lines):
-        lstripped = raw.lstrip()
-        stripped = lstripped.rstrip()
-        if k:
-            if verse:
-                sep = "\n"
-            elif prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha() and \
-                    not prev.endswith("--") and stripped[:1].isalpha():
-                sep = ""  # "super-" + "human" -> "super-human"
-            else:
-                sep = " "
-            if sep:
-                parts.append(sep)
-                # the separator maps where the last character does
-                if last is None:
-                    last = (no, 1)
-                starts.append(size)
-                runs.append((*last, 0))
-                size += 1
-        parts.append(stripped)
-        if stripped:
-            col = len(raw) - len(lstripped) + 1
-            starts.append(size)
-            runs.append((no, col, 1))
-            size += len(stripped)
-            last = (no, col + len(stripped) - 1)
-        prev = stripped
-    return "".join(parts), _Origins(starts, runs, size)
+def _join(stripped: list[str], verse: bool) -> str:
+    """Join a paragraph's stripped lines: verse keeps its line breaks, prose lines are
+    joined by a space, or by nothing at a hyphen join."""
+    if verse:
+        return "\n".join(stripped)
+    text = " ".join(stripped)
+    if "- " not in text:
+        return text  # no line ends in a hyphen, so there is no hyphen join
+    parts = [stripped[0]]
+    for prev, line in itertools.pairwise(stripped):
+        if not _hyphen_join(prev, line):
+            parts.append(" ")
+        parts.append(line)
+    return "".join(parts)
+
+
+class _Sources:
+    """Source (line, column) of each character of the paragraphs, joined as the cleaner
+    joins them (one break character after each). Every line of a paragraph gives it the
+    line's stripped text and one character more (a space, a line break or that break),
+    except at a hyphen join: so where each line begins is a running sum, and bisection
+    finds a character's line. A separator maps where the character before it does.
+    """
+
+    def __init__(self, lines: _Lines, paragraphs: list[_Part], texts: list[str]) -> None:
+        self._text = lines.text
+        self._rows = list(itertools.chain.from_iterable(
+            range(start, end) for start, end, _verse in paragraphs))
+        self._sizes = list(map(len, map(lines.stripped.__getitem__, self._rows)))
+        self._starts = [0, *itertools.accumulate(map(operator.add, self._sizes,
+                                                     itertools.repeat(1)))]
+        firsts = list(itertools.accumulate(
+            (end - start for start, end, _verse in paragraphs), initial=0))
+        self._paragraph_starts = list(map(self._starts.__getitem__, firsts))
+        # a paragraph shorter than its lines and separators has a hyphen join: no
+        # separator after the line before it
+        joined = [k for k, (text, start, end) in enumerate(zip(
+            texts, self._paragraph_starts, self._paragraph_starts[1:], strict=False))
+            if len(text) != end - start - 1]
+        if joined:
+            steps = [0, *map(operator.add, self._sizes, itertools.repeat(1))]
+            for k in joined:
+                parts = lines.stripped[paragraphs[k][0]:paragraphs[k][1]]
+                for j, (prev, line) in enumerate(itertools.pairwise(parts), firsts[k] + 1):
+                    if _hyphen_join(prev, line):
+                        steps[j] -= 1
+            self._starts = list(itertools.accumulate(steps))
+            self._paragraph_starts = list(map(self._starts.__getitem__, firsts))
+
+    def __call__(self, ks: list[int], offsets: list[int]) -> list[Origin]:
+        """The source of character ``offsets[i]`` of paragraph ``ks[i]``, for each ``i``."""
+        paragraph_starts, starts, rows, sizes, text = \
+            self._paragraph_starts, self._starts, self._rows, self._sizes, self._text
+        found = []
+        for k, offset in zip(ks, offsets, strict=True):
+            offset += paragraph_starts[k]
+            j = bisect.bisect_right(starts, offset) - 1
+            raw = text[rows[j]]
+            offset -= starts[j]
+            size = sizes[j]
+            found.append((rows[j] + 1, len(raw) - len(raw.lstrip()) + 1 +
+                          (offset if offset < size else size - 1)))
+        return found
 
 
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
                options: CleanOptions) -> Body:
-    blocks = _blocks(lines, omitted, chapter_starts)
-    width = _wrap_width(lines)
+    info = _Lines.of(lines)
+    blocks = _blocks(info, omitted, chapter_starts)
+    width = _wrap_width(info)
     text_gaps = [b.blank_before for b in blocks if b.kind == "text" and b.blank_before]
     usual = Counter(text_gaps).most_common(1)[0][0] if text_gaps else 1
     threshold = max(2, usual + 1)
@@ -286,9 +314,17 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     if markers >= 2 and long_gaps > 3 * markers:
         threshold = max(text_gaps) + 1
 
-    body = Body(chapters=[Chapter(None, None)])
+    # Every paragraph is cleaned at once, before the scenes and chapters are built.
+    splits = [_split_block(info, b, width) if b.kind == "text" else [] for b in blocks]
+    paragraphs = [part for parts in splits for part in parts]
+    texts = [_join(info.stripped[start:end], verse) for start, end, verse in paragraphs]
+    cleaned = clean_texts(texts, _Sources(info, paragraphs, texts), options)
+    k = 0  # the next paragraph of ``cleaned``
+
+    body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
     chapter = body.chapters[0]
-    scene = Scene(start_line=blocks[0].lines[0][0] if blocks and blocks[0].lines else 1)
+    scene = Scene(start_line=blocks[0].start + 1 if blocks and blocks[0].end > blocks[0].start
+                  else 1)
     chapter.scenes.append(scene)
     pending_break: str | None = None
 
@@ -299,11 +335,11 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
             chapter.scenes.append(scene)
         return scene
 
-    for block in blocks:
+    for n, block in enumerate(blocks):
         if block.kind == "heading":
             if block.chapter_title and block.heading is None:
                 block.heading = block.chapter_title
-            no = block.lines[0][0] if block.lines else None
+            no = block.start + 1 if block.end > block.start else None
             if chapter.scenes[-1].paragraphs or len(body.chapters) > 1 or chapter.title:
                 chapter = Chapter(block.heading, no)
                 body.chapters.append(chapter)
@@ -315,7 +351,7 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
             pending_break = None
             continue
         if block.kind == "marker":
-            no, raw = block.lines[0]
+            no, raw = block.start + 1, lines[block.start]
             body.omissions.append(Omission(no, no, "scene break", raw))
             if block.chapter_title:
                 chapter = Chapter(block.chapter_title, None)
@@ -328,17 +364,15 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
         if block.blank_before >= threshold and pending_break is None:
             pending_break = "blank"
         if pending_break is not None:
-            new_scene(pending_break, block.lines[0][0])
+            new_scene(pending_break, block.start + 1)
             pending_break = None
-        for plines, verse in _split_block(block, width):
-            text, origin = _join(plines, verse)
-            cleaned = clean_paragraph(text, origin, options)
-            body.changes.extend(cleaned.changes)
-            if not cleaned.text.strip():
+        for start, end, verse in splits[n]:
+            text, emphasis = cleaned.texts[k], cleaned.emphasis[k]
+            k += 1
+            if not text.strip():
                 continue
-            scene.paragraphs.append(Paragraph(
-                text=cleaned.text, start_line=plines[0][0], end_line=plines[-1][0],
-                kind="verse" if verse else "prose", emphasis=cleaned.emphasis))
+            scene.paragraphs.append(Paragraph(text, start + 1, end,
+                                              "verse" if verse else "prose", emphasis))
     # drop empty scenes (e.g. a chapter that ends with a break) but keep every chapter
     for ch in body.chapters:
         ch.scenes = [s for s in ch.scenes if s.paragraphs] or ch.scenes[:1]

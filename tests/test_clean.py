@@ -1,0 +1,52 @@
+"""The cleaner's fast paths give what the plain code would."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fic2epub.clean import PARAGRAPH_BREAK, Origin, _change, clean_paragraph, clean_texts
+from fic2epub.model import Change, CleanOptions
+
+
+def test_fast_change_is_a_change() -> None:
+    args = ("quotes", 12, 7, '"', "“")
+    fast, plain = _change(*args), Change(*args)
+    assert type(fast) is Change
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
+    assert vars(fast) == vars(plain)  # every field, so a field added to Change fails here
+    assert dataclasses.asdict(fast) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(fast)) == plain
+
+
+PIECES = st.sampled_from([
+    "word", "It's", "'em", "'90s", '"', "'", "`", "``", "''", " ", "  ", "\t", "\u3000", "--",
+    "---", "----", "...", ". . .", "....", "*", "**", "_", "[i]", "[/i]", "[b]", ",", ".",
+    "(", "\n", "—", "“", "’", PARAGRAPH_BREAK,
+])
+TEXTS = st.lists(st.lists(PIECES, max_size=25).map("".join), max_size=8)
+OPTIONS = st.sampled_from([CleanOptions(), CleanOptions(frozenset({"quotes"})),
+                           CleanOptions(frozenset({"whitespace", "emphasis"}))])
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, OPTIONS)
+def test_body_at_once_is_paragraph_by_paragraph(texts: list[str], options: CleanOptions) -> None:
+    """clean_texts (every paragraph in one pass per fixer) gives each paragraph's text,
+    emphasis and changes exactly as clean_paragraph does, in paragraph order; a text that
+    holds the break character itself is cleaned alone."""
+
+    def origin(k: int, text: str) -> list[Origin]:
+        return [(k + 1, col) for col in range(1, len(text) + 1)]
+
+    def sources(ks: list[int], offsets: list[int]) -> list[Origin]:
+        return [origin(k, texts[k])[offset] for k, offset in zip(ks, offsets, strict=True)]
+
+    body = clean_texts(texts, sources, options)
+    alone = [clean_paragraph(text, origin(k, text), options) for k, text in enumerate(texts)]
+    assert body.texts == [p.text for p in alone]
+    assert body.emphasis == [p.emphasis for p in alone]
+    assert body.changes == [c for p in alone for c in p.changes]
