@@ -29,27 +29,37 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
     output can mirror the input layout. Symlinks that lead outside a folder are skipped.
     """
     _resolved_abs.cache_clear()
+    _out_folder.cache_clear()
     found: list[tuple[Path, Path]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for path in paths:
         if path.is_dir():
             root = path.resolve()
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                real_dir = Path(dirpath).resolve()  # once per folder, not per file
+                folder = Path(dirpath)
+                real_dir = folder.resolve()  # once per folder, not per file
+                inside = real_dir.is_relative_to(root)
                 for name in sorted(filenames):
                     if not name.lower().endswith(".txt") or name.startswith("."):
                         continue
-                    f = Path(dirpath) / name
-                    real = f.resolve() if os.path.islink(f) else real_dir / name
-                    if not real.is_relative_to(root) or real in seen:
+                    f = folder / name
+                    if os.path.islink(f):
+                        real = f.resolve()
+                        if not real.is_relative_to(root):
+                            continue
+                        key = str(real)
+                    elif inside:
+                        key = os.path.join(real_dir, name)
+                    else:
                         continue
-                    seen.add(real)
-                    found.append((f, path))
+                    if key not in seen:
+                        seen.add(key)
+                        found.append((f, path))
         else:
-            real = path.resolve()
-            if real not in seen:
-                seen.add(real)
+            key = str(path.resolve())
+            if key not in seen:
+                seen.add(key)
                 found.append((path, path.parent))
     return found
 
@@ -70,22 +80,31 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
                 suffix: str = ".epub") -> Path:
     """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe.
     ``suffix`` is ``.kepub.epub`` for Kobo books."""
-    try:
-        rel = _resolved(source.parent).relative_to(_resolved(root))
-    except ValueError:
-        rel = Path()
-    parts = [safe_stem(p) for p in rel.parts if p not in ("", ".", "..")]
-    folder = out_dir.joinpath(*parts)
-    real_folder = _resolved(out_dir).joinpath(*parts)
+    folder, real_folder = _out_folder(str(source.parent), str(root), str(out_dir),
+                                      os.getcwd())
     stem = safe_stem(_TXT.sub("", source.name))
     name = f"{stem}{suffix}"
     n = 2
     # unique even on case-insensitive file systems (Windows, macOS, FAT e-readers)
-    while str(real_folder / name).casefold() in taken:
+    while f"{real_folder}/{name}".casefold() in taken:
         name = f"{stem}-{n}{suffix}"
         n += 1
-    taken.add(str(real_folder / name).casefold())
+    taken.add(f"{real_folder}/{name}".casefold())
     return folder / name
+
+
+@functools.lru_cache(maxsize=1024)
+def _out_folder(parent: str, root: str, out_dir: str, cwd: str) -> tuple[Path, str]:
+    """The output folder for inputs in ``parent`` (found under ``root``) and its real
+    path: once per folder, not per file. Keyed on the working directory too (the paths
+    may be relative); emptied by :func:`find_inputs` (a folder replaced by a symlink is
+    seen)."""
+    try:
+        rel = _resolved(Path(parent)).relative_to(_resolved(Path(root)))
+    except ValueError:
+        rel = Path()
+    parts = [safe_stem(p) for p in rel.parts if p not in ("", ".", "..")]
+    return Path(out_dir).joinpath(*parts), str(_resolved(Path(out_dir)).joinpath(*parts))
 
 
 _TXT = re.compile(r"\.txt$", re.IGNORECASE)
