@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .clean import Origin, clean_texts
+from .clean import CleanBody, Origin, Sources, clean_texts
 from .model import Change, Chapter, CleanOptions, Omission, Paragraph, Scene
 
 _MARKER_CHARS = r"*~#=_+\-.•·°^:<>|/\\oOxX0"
@@ -299,6 +299,36 @@ class _Sources:
         return found
 
 
+_CLEAN_PART = 1 << 18
+"""Characters of paragraphs cleaned at once. A story (~20,000 characters) is one part;
+a huge one is cleaned part by part, so that the cleaner's maps of edits stay small."""
+
+
+def _clean_in_parts(texts: list[str], sources: Sources, options: CleanOptions) -> CleanBody:
+    """:func:`~fic2epub.clean.clean_texts` over runs of paragraphs of at most
+    ``_CLEAN_PART`` characters (and at least one paragraph): the same result, since each
+    paragraph is cleaned as if alone, with bounded memory."""
+    if sum(map(len, texts)) <= _CLEAN_PART:
+        return clean_texts(texts, sources, options)
+    out = CleanBody([], [], [])
+    start = 0
+    while start < len(texts):
+        end, size = start + 1, len(texts[start])
+        while end < len(texts) and size + len(texts[end]) <= _CLEAN_PART:
+            size += len(texts[end])
+            end += 1
+
+        def part_sources(ks: list[int], offsets: list[int], base: int = start) -> list[Origin]:
+            return sources([k + base for k in ks], offsets)
+
+        part = clean_texts(texts[start:end], part_sources, options)
+        out.texts.extend(part.texts)
+        out.emphasis.extend(part.emphasis)
+        out.changes.extend(part.changes)
+        start = end
+    return out
+
+
 def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, str],
                options: CleanOptions) -> Body:
     info = _Lines.of(lines)
@@ -318,7 +348,7 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     splits = [_split_block(info, b, width) if b.kind == "text" else [] for b in blocks]
     paragraphs = [part for parts in splits for part in parts]
     texts = [_join(info.stripped[start:end], verse) for start, end, verse in paragraphs]
-    cleaned = clean_texts(texts, _Sources(info, paragraphs, texts), options)
+    cleaned = _clean_in_parts(texts, _Sources(info, paragraphs, texts), options)
     k = 0  # the next paragraph of ``cleaned``
 
     body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -50,3 +51,18 @@ def test_body_at_once_is_paragraph_by_paragraph(texts: list[str], options: Clean
     assert body.texts == [p.text for p in alone]
     assert body.emphasis == [p.emphasis for p in alone]
     assert body.changes == [c for p in alone for c in p.changes]
+
+
+def test_huge_bodies_are_cleaned_in_parts_with_the_same_result(monkeypatch) -> None:
+    """A body longer than ``_CLEAN_PART`` is cleaned run by run of paragraphs (bounded
+    memory): same texts, emphasis and changes, with the same source positions."""
+    from fic2epub import structure
+    from fic2epub.pipeline import parse
+
+    data = (Path(__file__).resolve().parent.parent / "input" / "the_lantern_keeper.txt"
+            ).read_bytes()
+    whole = parse(data, "t.txt")
+    monkeypatch.setattr(structure, "_CLEAN_PART", 300)  # a few paragraphs a part
+    parts = parse(data, "t.txt")
+    assert parts.chapters == whole.chapters
+    assert parts.changes == whole.changes and len(whole.changes) > 20
