@@ -7,6 +7,8 @@ Library use::
     Path("story.epub").write_bytes(result.epub)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     BinaryFileError,
     ConfigError,
@@ -17,9 +19,21 @@ from .errors import (
     VerificationError,
 )
 from .model import CleanOptions, Config, Metadata, Result, Story
-from .pipeline import Converted, convert, parse
+
+if TYPE_CHECKING:
+    from .pipeline import Converted, convert, parse
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``convert``, ``parse`` and ``Converted`` load the conversion stages (and their
+    libraries) on first use, so that commands with nothing to convert start fast."""
+    if name in ("Converted", "convert", "parse"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "BinaryFileError",

@@ -15,10 +15,8 @@ from typing import Any
 import click
 
 from . import __version__, batch
-from .checkbook import check_book
 from .clean import FIXER_NAMES
-from .cover import CoverError
-from .errors import ConfigError, Fic2EpubError
+from .errors import ConfigError, CoverError, Fic2EpubError
 from .files import (
     combine_files,
     cover_image,
@@ -29,7 +27,6 @@ from .files import (
     suffix_for,
 )
 from .model import CleanOptions, Config, Result, Story
-from .pipeline import detect_language, parse
 from .proof.cli import proof, proof_beside
 from .settings import FolderSettings
 
@@ -270,6 +267,8 @@ def inspect(file: Path, as_json: bool, disable: tuple[str, ...]) -> None:
     """Show what was parsed from FILE and every change the cleaner made; writes nothing."""
     config = _config(None, None, None, None, None, None, disable, False)
     try:
+        from .pipeline import detect_language, parse
+
         story = parse(read_input(file), file.name, config)
         language = detect_language(story)
     except ConfigError as exc:
@@ -308,6 +307,8 @@ def inspect(file: Path, as_json: bool, disable: tuple[str, ...]) -> None:
 def verify(epub: Path, source: Path | None, no_epubcheck: bool) -> None:
     """Check an EPUB: readable, every word of SOURCE in order, and EPUBCheck (with Java)."""
     try:
+        from .checkbook import check_book
+
         report = check_book(epub, source, run_epubcheck=not no_epubcheck)
     except Fic2EpubError as exc:
         click.echo(f"{epub}: {exc}", err=True)

@@ -54,7 +54,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from .errors import ConfigError
+from .errors import CoverError
 from .model import Metadata
 
 WIDTH, HEIGHT = 1600, 2400  # 2:3, the shape of a paperback and of most e-reader screens
@@ -63,10 +63,6 @@ MIN_USER_SIDE = 200
 MAX_USER_PIXELS = 60_000_000
 
 AnyFont = ImageFont.FreeTypeFont | ImageFont.ImageFont | ImageFont.TransposedFont
-
-
-class CoverError(ConfigError):
-    """The image given as a cover cannot be used."""
 
 
 @dataclass(frozen=True)

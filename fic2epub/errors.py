@@ -29,3 +29,7 @@ class VerificationError(Fic2EpubError):
 
 class ConfigError(Fic2EpubError):
     """Bad options or configuration (a usage error)."""
+
+
+class CoverError(ConfigError):
+    """The image given as a cover cannot be used."""

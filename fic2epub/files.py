@@ -11,12 +11,18 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .cover import CoverImage, read_user_cover
 from .errors import Fic2EpubError, InputError
 from .model import Config, Result
-from .package import write_atomic
-from .pipeline import Converted, build_epub, combine, convert, parse
+
+if TYPE_CHECKING:
+    from .cover import CoverImage
+    from .pipeline import Converted
+
+# The conversion stages (pipeline, cover, package and their libraries) are imported when
+# a file is converted, not with this module: a build with nothing to convert (every book
+# up to date) then starts in about half the time.
 
 MAX_NAME = 120
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
@@ -162,6 +168,8 @@ def write_book(result: Result, output: Path | None, book: bytes) -> None:
     record why it could not be written. Never raises for a problem with this file."""
     try:
         if output is not None:
+            from .package import write_atomic
+
             write_atomic(output, book)
             result.output = str(output)
         result.ok = True
@@ -190,6 +198,8 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
     bytes, or a Result with the error and None. Then :func:`write_book`."""
     result = Result(input=str(source), output=None, ok=False)
     try:
+        from .pipeline import convert
+
         converted = convert(read_input(source, config.max_bytes), source.name, config,
                             css=_css(config), cover=cover_image(config))
         _describe(result, converted)
@@ -227,6 +237,8 @@ def cover_image(config: Config) -> CoverImage | None:
     if config.cover_image is None or not config.cover:
         return None
     if config.cover_image not in _COVER_CACHE:
+        from .cover import read_user_cover
+
         _COVER_CACHE[config.cover_image] = read_user_cover(config.cover_image)
     return _COVER_CACHE[config.cover_image]
 
@@ -246,6 +258,8 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
     of their headers when every file has one, else natural file-name order."""
     result = Result(input=name, output=None, ok=False)
     try:
+        from .pipeline import build_epub, combine, parse
+
         stories = [(src, parse(read_input(src, config.max_bytes), src.name, config))
                    for src in sources]
         indexes = [s.metadata.series_index for _, s in stories]

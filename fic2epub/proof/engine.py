@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Config, Finding, Story
-from ..pipeline import DEFAULT_CONFIG, detect_language, parse
 from .checkers import (
     Checker,
     ChunkedChecker,
@@ -17,6 +16,8 @@ from .checkers import (
 )
 from .document import Document, document_from_story
 from .languagetool import LanguageToolChecker, local_languagetool_available
+
+DEFAULT_CONFIG = Config()
 
 CHECKERS = ("spelling", "real-word", "typography", "languagetool")
 OFFLINE = ("spelling", "real-word", "typography")
@@ -105,12 +106,16 @@ def proof_document(doc: Document, options: ProofOptions) -> ProofResult:
 def proof_story(story: Story, options: ProofOptions | None = None,
                 language: str | None = None) -> ProofResult:
     options = options or ProofOptions()
+    from ..pipeline import detect_language
+
     lang = options.language or language or detect_language(story)
     return proof_document(document_from_story(story, lang), options)
 
 
 def proof_bytes(data: bytes, name: str, options: ProofOptions | None = None,
                 config: Config = DEFAULT_CONFIG) -> ProofResult:
+    from ..pipeline import parse
+
     return proof_story(parse(data, name, config), options)
 
 
