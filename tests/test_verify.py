@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fic2epub import verify
 from fic2epub.errors import VerificationError
 from fic2epub.pipeline import convert, parse
-from fic2epub.verify import check_words, words
+from fic2epub.verify import _regex_words, canonical, check_words, words
 
 SOURCE = (b"Title: Tampered\nAuthor: Tester\n\n"
           b"The first paragraph has a lantern in it.\n\n"
@@ -77,3 +78,35 @@ def test_words_matches_the_regex_definition(text: str) -> None:
         reference = re.sub(r"\[/?(?:i|b|em|u)\]", " ", reference, flags=re.IGNORECASE)
     reference = unicodedata.normalize("NFC", reference).casefold().replace("_", " ")
     assert words(text) == re.findall(r"\w+", reference)
+
+
+def _words_of_canonical(form: bytes) -> list[str]:
+    out: list[str] = []
+    for token in form.split():
+        out.extend([token.decode()] if token.isascii() else _regex_words(token.decode()))
+    return out
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_TRICKY, max_size=40) | st.text(max_size=40))
+def test_words_are_a_function_of_the_canonical_form(text: str) -> None:
+    # what makes the digest check sound: equal canonical forms can only mean equal words
+    assert words(text) == _words_of_canonical(canonical(text))
+
+
+def test_an_intact_book_is_settled_by_the_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    def word_by_word(*args: object) -> None:
+        raise AssertionError("the word-by-word comparison ran")
+
+    book = convert(SOURCE, "t.txt").epub
+    monkeypatch.setattr(verify, "first_difference_chunked", word_by_word)
+    check_words(parse(SOURCE, "t.txt"), book)
+
+
+def test_a_different_form_of_the_same_words_passes() -> None:
+    # NFD in the book, NFC in the source: the digests differ, the words do not
+    source = SOURCE.replace(b"lantern", "caf\u00e9".encode())
+    book = tamper(convert(source, "t.txt").epub, "caf\u00e9".encode(), "cafe\u0301".encode())
+    with zipfile.ZipFile(io.BytesIO(book)) as zf:
+        assert any("cafe\u0301".encode() in zf.read(name) for name in zf.namelist())
+    check_words(parse(source, "t.txt"), book)
