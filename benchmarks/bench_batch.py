@@ -16,6 +16,12 @@ and slowed the timed build by up to 2x when they were one run). fic2epub's one-t
 set-up on a machine (unpacking its language model into the user cache, here a folder of
 the work directory) is done and timed by a one-story run before the timed builds.
 
+This machine's speed can change by 2x from one minute to the next (a VM sharing its
+cores), and a rate measured a minute apart from another says little about their ratio.
+So the floor and fic2epub's first build run --repeat times (default 3), one after the
+other in turn, and their medians are compared; every run is printed. Before each timed
+run the disk is synced, so that no run pays for writing back what the one before wrote.
+
 The corpus is deterministic: story-sized pieces (1,500-4,500 words) cut from
 ../shared/corpus/files and ../shared/samples, each given a header block.
 """
@@ -27,6 +33,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -204,6 +211,8 @@ def main() -> None:
     ap.add_argument("--big-file-mb", type=int, default=0,
                     help="also convert one story file of this many MB and report its memory")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timed runs of the floor and of fic2epub, in turn (medians compared)")
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="fic2epub-bench-"))
@@ -216,9 +225,6 @@ def main() -> None:
           f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB, in {src}")
     print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}")
 
-    t_floor = floor(files, work / "floor")
-    rate_floor = len(files) / t_floor
-
     # One story with an empty user cache: the first run of fic2epub on a machine unpacks
     # the language model into the cache (once); then one story with it, as every run after.
     ENV["XDG_CACHE_HOME"] = str(work / "cache")
@@ -227,10 +233,26 @@ def main() -> None:
     t_one = run_fic2epub(files[0], work / "out-one", 1)[0]
 
     out = work / "out"
-    shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(work / "out-memory", ignore_errors=True)
-    t_first, _, _, _, cpu_first = run_fic2epub(src, out, args.jobs)
+    floors: list[float] = []
+    firsts: list[tuple[float, float]] = []  # (seconds, CPU seconds)
+    for k in range(max(1, args.repeat)):
+        shutil.rmtree(work / "floor", ignore_errors=True)
+        os.sync()
+        floors.append(floor(files, work / "floor"))
+        shutil.rmtree(out, ignore_errors=True)
+        os.sync()
+        t, _, _, _, cpu = run_fic2epub(src, out, args.jobs)
+        firsts.append((t, cpu))
+        print(f"run {k + 1}: floor {floors[-1]:.2f} s ({len(files) / floors[-1]:.1f}/s), "
+              f"fic2epub {t:.2f} s ({len(files) / t:.1f}/s, {1000 * cpu / len(files):.1f} ms "
+              f"CPU a story)")
+    t_floor = statistics.median(floors)
+    rate_floor = len(files) / t_floor
+    t_first = statistics.median(t for t, _ in firsts)
+    cpu_first = statistics.median(cpu for _, cpu in firsts)
     rate = len(files) / t_first
+    os.sync()
     t_second, _, _, _, _ = run_fic2epub(src, out, args.jobs, force=False)
     # memory: a separate full build, sampled (the sampling would slow the timed run)
     _, peak_all, peak_pss, peak_one, _ = run_fic2epub(src, work / "out-memory", args.jobs,
@@ -238,18 +260,21 @@ def main() -> None:
 
     print()
     print(f"{'tool':<10} {'stories':>8} {'seconds':>9} {'stories/s':>10}")
-    print(f"{'floor':<10} {len(files):>8} {t_floor:>9.2f} {rate_floor:>10.1f}")
-    print(f"{'fic2epub':<10} {len(files):>8} {t_first:>9.2f} {rate:>10.1f}")
+    print(f"{'floor':<10} {len(files):>8} {t_floor:>9.2f} {rate_floor:>10.1f}"
+          + (f"  (median of {len(floors)})" if len(floors) > 1 else ""))
+    print(f"{'fic2epub':<10} {len(files):>8} {t_first:>9.2f} {rate:>10.1f}"
+          + (f"  (median of {len(firsts)})" if len(firsts) > 1 else ""))
     rates = {}
     peer_sample = len(files) if args.peer_sample is None else args.peer_sample
     if peer_sample:
         for name, n in (("pandoc", peer_sample), ("calibre", min(args.calibre_sample,
                                                                  peer_sample))):
             sample = files[:n]
-            t = run_peer(name, sample, work / name, args.jobs)
-            if t is not None:
-                rates[name] = len(sample) / t
-                print(f"{name:<10} {len(sample):>8} {t:>9.2f} {rates[name]:>10.1f}")
+            os.sync()
+            t_peer = run_peer(name, sample, work / name, args.jobs)
+            if t_peer is not None:
+                rates[name] = len(sample) / t_peer
+                print(f"{name:<10} {len(sample):>8} {t_peer:>9.2f} {rates[name]:>10.1f}")
     print()
     for name, r in rates.items():
         print(f"fic2epub / {name}: {rate / r:.1f}x")
