@@ -147,8 +147,9 @@ def book_story_words(data: bytes) -> list[str]:
     return out
 
 
-NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container",
-       "opf": "http://www.idpf.org/2007/opf"}
+
+_OPF = "{http://www.idpf.org/2007/opf}"
+_ROOTFILE = "{urn:oasis:names:tc:opendocument:xmlns:container}rootfile"
 
 
 def spine_items(zf: zipfile.ZipFile) -> list[tuple[str, str]]:
@@ -156,16 +157,20 @@ def spine_items(zf: zipfile.ZipFile) -> list[tuple[str, str]]:
     ``META-INF/container.xml`` and the package document. Raises KeyError or
     ``etree.XMLSyntaxError`` when the book has no readable container or package."""
     container = etree.fromstring(zf.read("META-INF/container.xml"))
-    rootfile = container.find(".//c:rootfile", NS)
+    rootfile = next(container.iter(_ROOTFILE), None)
     opf_path = rootfile.get("full-path") if rootfile is not None else None
     if not opf_path:
         raise KeyError("META-INF/container.xml names no package document")
     opf = etree.fromstring(zf.read(opf_path))
     base = posixpath.dirname(opf_path)
+    manifest = next(opf.iter(_OPF + "manifest"), None)
+    spine = next(opf.iter(_OPF + "spine"), None)
+    if manifest is None or spine is None:
+        return []
     items = {i.get("id"): (posixpath.normpath(posixpath.join(base, i.get("href", ""))),
                            i.get("media-type", ""))
-             for i in opf.iterfind(".//opf:manifest/opf:item", NS)}
-    return [items[r.get("idref")] for r in opf.iterfind(".//opf:spine/opf:itemref", NS)
+             for i in manifest.iterchildren(_OPF + "item")}
+    return [items[r.get("idref")] for r in spine.iterchildren(_OPF + "itemref")
             if r.get("idref") in items]
 
 
