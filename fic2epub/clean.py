@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .model import Change, CleanOptions
+from .model import Change, Changes, CleanOptions
 
 Edit = tuple[int, int, str]
 """Replace ``text[start:end]`` with the string."""
@@ -363,7 +363,7 @@ class CleanBody:
 
     texts: list[str]
     emphasis: list[tuple[tuple[int, int], ...]]
-    changes: list[Change]
+    changes: Sequence[Change]
     """By paragraph; a paragraph's by fixer (in ``FIXERS`` order), each fixer's by position."""
 
 
@@ -394,7 +394,8 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
     match that character and see it as they see the end of a text, and the quote fixer
     is told where each paragraph ends. Only emphasis, which is rare, runs per paragraph.
     Each change is mapped back through the earlier fixers' edits to an offset in the
-    joined texts, and so to its paragraph and its place in the source.
+    joined texts, and so to its paragraph and its place in the source, when the changes
+    are first read (:class:`~fic2epub.model.Changes`).
     """
     count = len(texts)
     if not count:
@@ -408,24 +409,36 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
 
         parts = [alone(k) for k in range(count)]
         return CleanBody([p.texts[0] for p in parts], [p.emphasis[0] for p in parts],
-                         [c for p in parts for c in p.changes])
+                         Changes.later(*(p.changes for p in parts)))
     starts = [0, *itertools.accumulate(len(text) + 1 for text in texts[:-1])]
     shifting: list[_Applied] = []  # the maps of the body-wide fixers' edits, newest first
-    found: list[tuple[int, Change]] = []  # (paragraph, change)
+    # what each fixer did: (fixer, the edits' offsets in the body as it saw it, the text
+    # each replaced, its replacement, the maps of the fixers before it, newest first)
+    noted: list[tuple[str, list[int], list[str], list[str], list[_Applied]]] = []
 
     def record(name: str, text: str, applied: list[Edit]) -> None:
-        """Record the edits applied to ``text``, the body as the earlier fixers left it,
-        each mapped back through those fixers' edits to its paragraph and its source
+        """Note the edits applied to ``text``, the body as the earlier fixers left it."""
+        if applied:
+            noted.append((name, [start for start, _end, _repl in applied],
+                          [text[start:end] for start, end, _repl in applied],
+                          [repl for _start, _end, repl in applied], list(shifting)))
+
+    def work_out() -> list[Change]:
+        """The noted edits as Changes: each mapped back through the earlier fixers' edits
+        to its paragraph and its source position; by paragraph, then fixer, then
         position."""
-        offsets = [start for start, _end, _repl in applied]
-        for earlier in shifting:
-            offsets = earlier.back(offsets)
-        ks = [bisect.bisect_right(starts, offset) - 1 for offset in offsets]
-        origins = sources(ks, [offset - starts[k]
-                               for k, offset in zip(ks, offsets, strict=True)])
-        found.extend(zip(ks, [_change(name, line, col, text[start:end], repl)
-                              for (line, col), (start, end, repl)
-                              in zip(origins, applied, strict=True)], strict=True))
+        found: list[tuple[int, Change]] = []  # (paragraph, change)
+        for name, offsets, befores, afters, earlier in noted:
+            for layer in earlier:
+                offsets = layer.back(offsets)
+            ks = [bisect.bisect_right(starts, offset) - 1 for offset in offsets]
+            origins = sources(ks, [offset - starts[k]
+                                   for k, offset in zip(ks, offsets, strict=True)])
+            found.extend(zip(ks, [_change(name, line, col, before, after)
+                                  for (line, col), before, after
+                                  in zip(origins, befores, afters, strict=True)], strict=True))
+        found.sort(key=operator.itemgetter(0))  # stable
+        return [change for _k, change in found]
 
     separated = count > 1
     for name in FIXERS:
@@ -452,8 +465,7 @@ def clean_texts(texts: Sequence[str], sources: Sources, options: CleanOptions) -
                     emphasis[k] = tuple(sorted((s, e) for s, e in spans if e > s))
             base += len(text) + 1
         record("emphasis", body, removed)
-    found.sort(key=operator.itemgetter(0))  # stable: by paragraph, then fixer, then position
-    return CleanBody(cleaned, emphasis, [change for _k, change in found])
+    return CleanBody(cleaned, emphasis, Changes.later(work_out) if noted else Changes())
 
 
 def _body_edits(name: str, body: str, separated: bool) -> list[Edit]:

@@ -24,7 +24,7 @@ from .decode import decode
 from .errors import ConfigError, EmptyStoryError
 from .header import parse_front, smart_title_case
 from .language import classify as classify_language
-from .model import Change, Chapter, Config, Metadata, Omission, Story
+from .model import Change, Changes, Chapter, Config, Metadata, Omission, Story
 from .package import package
 from .render import render
 from .structure import build_body
@@ -61,7 +61,7 @@ def parse(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG) -> Sto
         metadata=meta,
         fields=front.fields,
         chapters=body.chapters,
-        changes=[*decoded.changes, *body.changes],
+        changes=Changes.later(decoded.changes, body.changes),
         omissions=omissions,
         warnings=warnings,
         identifier=f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, digest)}",

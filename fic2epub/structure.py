@@ -16,6 +16,7 @@ import math
 import operator
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .clean import CleanBody, Origin, Sources, clean_texts
@@ -106,7 +107,7 @@ class _Block:
 @dataclass
 class Body:
     chapters: list[Chapter]
-    changes: list[Change] = field(default_factory=list)
+    changes: Sequence[Change] = field(default_factory=list)
     omissions: list[Omission] = field(default_factory=list)
 
 
@@ -310,7 +311,10 @@ def _clean_in_parts(texts: list[str], sources: Sources, options: CleanOptions) -
     paragraph is cleaned as if alone, with bounded memory."""
     if sum(map(len, texts)) <= _CLEAN_PART:
         return clean_texts(texts, sources, options)
+    # The parts' changes are worked out now, part by part (a lazy list would keep every
+    # part's maps and the source lines alive for as long as the story).
     out = CleanBody([], [], [])
+    changes: list[Change] = []
     start = 0
     while start < len(texts):
         end, size = start + 1, len(texts[start])
@@ -324,8 +328,9 @@ def _clean_in_parts(texts: list[str], sources: Sources, options: CleanOptions) -
         part = clean_texts(texts[start:end], part_sources, options)
         out.texts.extend(part.texts)
         out.emphasis.extend(part.emphasis)
-        out.changes.extend(part.changes)
+        changes.extend(part.changes)
         start = end
+    out.changes = changes
     return out
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pytest import MonkeyPatch
 
 from fic2epub.clean import PARAGRAPH_BREAK, Origin, _change, clean_paragraph, clean_texts
-from fic2epub.model import Change, CleanOptions
+from fic2epub.model import Change, Changes, CleanOptions
+
+DECODE_FIXERS = {"mojibake", "control-chars", "mangled-quotes"}
 
 
 def test_fast_change_is_a_change() -> None:
@@ -66,3 +70,44 @@ def test_huge_bodies_are_cleaned_in_parts_with_the_same_result(monkeypatch) -> N
     parts = parse(data, "t.txt")
     assert parts.chapters == whole.chapters
     assert parts.changes == whole.changes and len(whole.changes) > 20
+
+
+STORY = (b'Title: Noted\nAuthor: Tester\n\n"Come in," she said -- and he didn\'t... \n\n'
+         b'It was *late*.  "Very late."\n')
+
+
+def test_changes_are_worked_out_only_when_read(monkeypatch: MonkeyPatch) -> None:
+    from fic2epub import clean
+    from fic2epub.pipeline import convert
+
+    made: list[Change] = []
+
+    def counting(*args: Any) -> Change:
+        made.append(Change(*args))
+        return made[-1]
+
+    monkeypatch.setattr(clean, "_change", counting)
+    story = convert(STORY, "noted.txt").story
+    assert made == []  # a build never reads them
+    changes = story.changes
+    assert isinstance(changes, Changes)
+    assert {c.fixer for c in changes} >= {"quotes", "dashes", "ellipses", "emphasis"}
+    assert len(made) == len(changes) - len([c for c in changes if c.fixer in DECODE_FIXERS])
+    count = len(made)
+    assert sorted(map(repr, changes)) == sorted(map(repr, made + [
+        c for c in changes if c.fixer in DECODE_FIXERS]))
+    assert len(made) == count  # worked out once
+    first = next(c for c in changes if c.fixer == "quotes")
+    assert (first.line, first.column, first.before, first.after) == (4, 1, '"', "“")
+
+
+def test_changes_read_like_a_list() -> None:
+    from fic2epub.pipeline import parse
+
+    changes = parse(STORY, "noted.txt").changes
+    items = list(changes)
+    assert changes == items and items == changes and changes != items[:-1]
+    assert changes[0] == items[0] and changes[-2:] == items[-2:] and len(changes) == len(items)
+    assert pickle.loads(pickle.dumps(changes)) == items
+    assert Changes.later(items[:2], lambda: items[2:]) == items
+    assert repr(Changes(items[:1])) == f"Changes({items[:1]!r})"
