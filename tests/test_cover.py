@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -28,6 +30,15 @@ from fic2epub.model import Metadata
 
 INPUT = ROOT / "input"
 RED = SAMPLES[0]
+
+
+@pytest.fixture(autouse=True)
+def cover_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has a cache folder of its own, empty at first: a glyph check remembered
+    by one test would hide a check another test makes fail on purpose."""
+    folder = tmp_path / "cover-cache"
+    monkeypatch.setattr(cover, "_cache_folder", lambda: folder)
+    return folder
 
 
 def jpeg_segments(data: bytes) -> list[int]:
@@ -566,3 +577,167 @@ def test_huge_user_cover_is_refused_before_decoding() -> None:
     Image.new("1", (8000, 8000), 1).save(out, format="PNG")
     with pytest.raises(CoverError, match=r"too large \(8000×8000"):
         load_user_cover(out.getvalue(), "big.png")
+
+
+def _checks(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Count the glyph checks run (by their font): a list each check appends to."""
+    real = cover._self_check
+    calls: list[str | None] = []
+
+    def counted(font: ImageFont.FreeTypeFont) -> bool:
+        calls.append(font.path if isinstance(font.path, str) else None)
+        return real(font)
+
+    monkeypatch.setattr(cover, "_self_check", counted)
+    return calls
+
+
+def _no_drawing(*args: object, **kwargs: object) -> bool:
+    raise AssertionError("the glyphs were compared with FreeType's drawing")
+
+
+def test_glyph_check_pass_is_remembered(cover_cache: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later process (here: the in-process caches emptied) takes a pass from the cache
+    and compares nothing; a changed key (libraries, font file) checks again."""
+    _forget()
+    source = cover.font_files("text")[0] if cover.font_files("text") else None
+    if source is None:
+        pytest.skip("no font file")
+    path = str(tmp_path / "font.ttf")
+    Path(path).write_bytes(Path(source).read_bytes())
+    calls = _checks(monkeypatch)
+    assert cover._verified(path) and calls == [path]
+    assert len(list(cover_cache.glob("check-*"))) == 1
+
+    cover._verified.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(cover, "_matches", _no_drawing)
+        assert cover._verified(path) and cover._glyphs_on
+    assert calls == [path]
+
+    # the font file changed (its time): checked again, and remembered under a new key
+    cover._verified.cache_clear()
+    stat = Path(path).stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert cover._verified(path) and calls == [path, path]
+    assert len(list(cover_cache.glob("check-*"))) == 2
+
+    # other libraries (or code): checked again
+    cover._verified.cache_clear()
+    monkeypatch.setattr(cover, "_libraries", lambda: "Pillow 99")
+    with monkeypatch.context() as m:
+        m.setattr(cover, "_matches", _no_drawing)
+        with pytest.raises(AssertionError, match="compared"):
+            cover._verified(path)
+    _forget()
+    assert cover._verified(path) and len(calls) == 4
+    cover._verified.cache_clear()
+    assert cover._verified(path) and len(calls) == 4
+
+
+def test_glyph_check_failure_is_not_remembered(cover_cache: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed check turns the glyphs off, and is made again in the next process."""
+    _forget()
+    path = cover.font_files("title")[0] if cover.font_files("title") else None
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(cover, "_self_check", lambda font: False)
+            assert not cover._verified(path) and not cover._glyphs_on
+        assert list(cover_cache.glob("check-*")) == []
+        _forget()
+        calls = _checks(monkeypatch)
+        assert cover._verified(path) and calls == [path]
+    finally:
+        _forget()
+
+
+def _other_key(entry: bytes) -> bytes:
+    """A whole entry (digest and all) for another libjpeg."""
+    body = entry[:-32].replace(b"\njpg ", b"\njpg 0", 1)
+    assert body != entry[:-32]
+    return body + hashlib.sha256(body).digest()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "other key"])
+def test_damaged_cache_is_not_used(cover_cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                   damage: str) -> None:
+    """A damaged entry (or one for another key under the same name) is ignored: the glyphs
+    are checked and the blank coded again, with the same bytes, and the entry rewritten."""
+    _forget()
+    meta, key = DESIGNS[0]
+    expected = generate_cover(meta, key).data
+    files = sorted(cover_cache.iterdir())
+    assert [f.name.split("-")[0] for f in files].count("blank") == 1
+    for file in files:
+        data = file.read_bytes()
+        file.write_bytes({"garbage": b"\x00not a cache entry",
+                          "truncated": data[:-100],
+                          "flipped": data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 1])
+                          + data[len(data) // 2 + 1:],
+                          "other key": _other_key(data)}[damage])
+    _forget()
+    calls = _checks(monkeypatch)
+    coded = []
+    real = cover._code_blank
+    monkeypatch.setattr(cover, "_code_blank", lambda *a: coded.append(a) or real(*a))
+    assert generate_cover(meta, key).data == expected
+    assert calls and coded
+    _forget()  # rewritten: used by the next process
+    calls.clear()
+    coded.clear()
+    assert generate_cover(meta, key).data == expected
+    assert calls == [] and coded == []
+
+
+@pytest.mark.parametrize("where", ["none", "under a file"])
+def test_no_cache_folder_computes_as_before(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                            where: str) -> None:
+    """No cache folder (no home), or one that cannot be made: every run checks and codes,
+    and the covers are the same."""
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setattr(cover, "_cache_folder",
+                        lambda: None if where == "none" else blocker / "covers")
+    meta, key = DESIGNS[1]
+    _forget()
+    calls = _checks(monkeypatch)
+    first = generate_cover(meta, key).data
+    _forget()
+    assert generate_cover(meta, key).data == first == cover.encode(
+        cover.design(meta, key).image())
+    assert len(calls) >= 2 and blocker.read_text().startswith("a file")
+    assert cover._libraries()  # (the key itself is fine)
+
+
+def test_cache_root_follows_the_language_cache(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real _cache_folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cover._cache_folder() == tmp_path / "fic2epub" / "covers"
+
+
+def test_covers_are_the_same_with_and_without_the_cache(cover_cache: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Covers drawn with the check's verdict and the blanks from the cache are the bytes
+    drawn without a cache, and with nothing checked or coded at start."""
+    _forget()
+    monkeypatch.setattr(cover, "_cache_folder", lambda: None)
+    plain = [generate_cover(meta, key).data for meta, key in DESIGNS]
+    monkeypatch.setattr(cover, "_cache_folder", lambda: cover_cache)
+    _forget()
+    cover.warm_up_covers()
+    assert len(list(cover_cache.glob("blank-*"))) == len(cover.PALETTE)
+    assert [generate_cover(meta, key).data for meta, key in DESIGNS] == plain
+    _forget()
+    monkeypatch.setattr(cover, "_matches", _no_drawing)
+    monkeypatch.setattr(cover, "_code_blank", _no_drawing)
+    cover.warm_up_covers()
+    assert cover._glyphs_on
+    monkeypatch.undo()
+    monkeypatch.setattr(cover, "_cache_folder", lambda: cover_cache)
+    assert [generate_cover(meta, key).data for meta, key in DESIGNS] == plain
+    for background, _text, accent in cover.PALETTE:
+        blank = cover._blank(background, accent)
+        assert blank == cover._code_blank(background, accent)
