@@ -857,7 +857,8 @@ def design(meta: Metadata, key: str) -> Design:
                                 tracked=True)
         out.tracked(lines, font, size, 250, accent)
 
-    title = " ".join((meta.title or "Untitled").split())
+    # a title of only spaces is no title: it would leave the cover without one
+    title = " ".join((meta.title or "").split()) or "Untitled"
     tfont, tlines, tsize = fit(title, "title", inner, 1000, 190, 70, 6, spacing=1.12)
     block = len(tlines) * tsize * 1.12
     top = max(520, 1050 - block / 2)

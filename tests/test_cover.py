@@ -114,6 +114,15 @@ def test_any_script_title(title: str) -> None:
     assert img.size == (WIDTH, HEIGHT) and len(img.getcolors(1 << 16) or []) > 2
 
 
+@pytest.mark.parametrize("title", [" ", "\t\n \u00a0", "\u3000"])
+def test_blank_title_is_untitled(title: str) -> None:
+    """A title of only white space shows "Untitled", as a missing title does."""
+    plan = cover.design(Metadata(title=title, author="Jane Doe"), "k")
+    assert [m.text for m in plan.marks if isinstance(m, cover._Text)] == ["Untitled", "Jane Doe"]
+    assert generate_cover(Metadata(title=title, author="Jane Doe"), "k").data == \
+        generate_cover(Metadata(title=None, author="Jane Doe"), "k").data
+
+
 DESIGNS = [
     (META, "urn:uuid:1"),
     (Metadata(title="Broken Wings", author="Jane Doe"), "a"),
