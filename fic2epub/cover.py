@@ -301,7 +301,7 @@ def _advance64(font: ImageFont.FreeTypeFont, shaped: _Shaped) -> int:
     return sum(_glyph(font, t).advance for t in shaped.tokens) + sum(shaped.kerns)
 
 
-_LONGEST = 32  # longer words are left to FreeType: wrap() measures every prefix of a word
+_LONGEST = 32  # longer words are left to FreeType: wrap() measures prefixes of a long word
 
 
 @lru_cache(maxsize=4096)
@@ -597,15 +597,29 @@ def wrap(text: str, font: AnyFont, width: float, tracked: bool = False) -> list[
             lines.append(current)
         current = ""
         while _width(font, word, tracked) > width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and _width(font, word[:cut], tracked) > width:
-                cut -= 1
+            cut = _longest(word, font, width, tracked)
             lines.append(word[:cut])
             word = word[cut:]
         current = word
     if current:
         lines.append(current)
     return lines
+
+
+def _longest(word: str, font: AnyFont, width: float, tracked: bool) -> int:
+    """How many characters of ``word`` (too wide for the line) fit on it: the longest
+    prefix shorter than the word that fits, at least one character. Found by halving, as a
+    prefix is never narrower than a shorter one (each character adds its advance, far more
+    than any kerning takes back): ~log2(n) measurements instead of up to n, each of which
+    costs time growing with n (a word of 300 letters took ~3 s to lay out)."""
+    lo, hi = 1, len(word) - 1  # lo fits (or is the least cut); all past hi do not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(font, word[:mid], tracked) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 @lru_cache(maxsize=512)
@@ -628,9 +642,20 @@ def fit(text: str, role: str, width: float, height: float, start: int, smallest:
 
 
 def _ellipsize(text: str, font: AnyFont, width: float, tracked: bool) -> str:
-    while text and _width(font, text + "…", tracked) > width:
-        text = text[:-1].rstrip()
-    return text + "…"
+    """``text`` cut to fit the line with an ellipsis after it: the text itself, else its
+    longest prefix ending in other than white space (as cutting a character at a time and
+    stripping spaces finds it), else nothing. Found by halving, as in :func:`_longest`."""
+    if _width(font, text + "…", tracked) <= width:
+        return text + "…"
+    ends = [n for n in range(1, len(text)) if not text[n - 1].isspace()]
+    lo, hi = -1, len(ends) - 1  # ends[lo] fits (-1: only nothing does); past hi do not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(font, text[:ends[mid]] + "…", tracked) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return (text[:ends[lo]] if lo >= 0 else "") + "…"
 
 
 RGB = tuple[int, int, int]

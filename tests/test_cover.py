@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -304,6 +306,123 @@ def test_long_words_are_left_to_freetype() -> None:
     # each piece of the word is cut from the longest prefix that fits: at most 32 of its
     # prefixes are shaped, and the word repeats every 10 letters
     assert cover._shape_word.cache_info().currsize <= kept + 32 * 10
+
+
+def _linear_wrap(text: str, font: cover.AnyFont, width: float, tracked: bool) -> list[str]:
+    """wrap() as it was: a word too wide is cut at its longest prefix that fits, found by
+    trying every shorter prefix from the longest down (the reference for the halving)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        trial = f"{current} {word}" if current else word
+        if cover._width(font, trial, tracked) <= width:
+            current = trial
+            continue
+        if current:
+            lines.append(current)
+        while cover._width(font, word, tracked) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and cover._width(font, word[:cut], tracked) > width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    return [*lines, current] if current else lines
+
+
+def _linear_ellipsize(text: str, font: cover.AnyFont, width: float, tracked: bool) -> str:
+    """_ellipsize() as it was: a character at a time, spaces stripped."""
+    while text and cover._width(font, text + "…", tracked) > width:
+        text = text[:-1].rstrip()
+    return text + "…"
+
+
+def _counted_widths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts wrap() and _ellipsize() measure, in order."""
+    real = cover._width
+    seen: list[str] = []
+
+    def counted(font: cover.AnyFont, text: str, tracked: bool = False) -> float:
+        seen.append(text)
+        return real(font, text, tracked)
+
+    monkeypatch.setattr(cover, "_width", counted)
+    return seen
+
+
+def _title_font(size: int) -> cover.AnyFont:
+    return cover._load(cover.font_files("title")[0] if cover.font_files("title") else None,
+                       size)
+
+
+@pytest.mark.parametrize("length", [2, 3, 45, 300, 1000])
+def test_long_word_is_cut_at_the_longest_prefix_that_fits(
+        length: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each piece of a word too wide for the line is its longest prefix that fits (one
+    more character would not), found with a few measurements a piece (halving), not one
+    for every shorter prefix."""
+    font = _title_font(190)
+    word = ("Pneumonoultramicroscopicsilicovolcanoconiosis" * 25)[:length]
+    width = 100.0 if length < 5 else 1300.0
+    seen = _counted_widths(monkeypatch)
+    lines = cover.wrap(word, font, width)
+    measured = len(seen)
+    monkeypatch.undo()
+    assert "".join(lines) == word and len(lines) > 1
+    for line, following in itertools.pairwise(lines):
+        assert len(line) == 1 or cover._width(font, line) <= width
+        assert cover._width(font, line + following[0]) > width
+    # per piece: the rest of the word, then halving between 1 and its length
+    assert measured <= 1 + len(lines) * (1 + math.ceil(math.log2(length)))
+    if length <= 300:
+        assert lines == _linear_wrap(word, font, width, False)
+
+
+TITLES = ["Supercalifragilisticexpialidocious and the Antidisestablishmentarianism Affair",
+          "A " + "Verylongwordthatgoesonandon" * 2 + " B", "WWWWWWWWWWWWWWWWWWWWWWWWiiiiiiiiiii",
+          "Floccinaucinihilipilification’s “Effect”—Honorificabilitudinitatibus ffi fl",
+          "Ωμέγα" * 8, "Красная" * 6 + " омега", "l" * 90]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_wrap_and_ellipsis_are_as_they_were(title: str) -> None:
+    """The halving finds the lines the linear search found, at any line width, for the
+    fonts' roles and for letter-spaced labels."""
+    for role, size in (("title", 190), ("text", 58), ("italic", 84)):
+        for path in (*cover.font_files(role)[:1], None):
+            font = cover._load(path, size)
+            for width in (130.0, 377.5, 1300.0):
+                for text, tracked in ((title, False), (title.upper(), True)):
+                    lines = cover.wrap(text, font, width, tracked)
+                    assert lines == _linear_wrap(text, font, width, tracked), (text, width)
+                    rest = " ".join(lines[len(lines) // 2:])
+                    assert cover._ellipsize(rest, font, width, tracked) == \
+                        _linear_ellipsize(rest, font, width, tracked), (rest, width)
+
+
+@pytest.mark.parametrize("text", ["", "a", "ab cd", "abc   def  ghi ", "x   ", "   y",
+                                  "The Long and Winding Road to Nowhere in Particular"])
+def test_ellipsis_cuts_at_the_longest_prefix_that_fits(text: str) -> None:
+    """Every width from nothing fits to all of it: the text is cut where cutting a
+    character at a time (and stripping the spaces left) would cut it."""
+    font = _title_font(70)
+    for width in range(0, int(cover._width(font, text + "…")) + 30, 7):
+        assert cover._ellipsize(text, font, width, False) == \
+            _linear_ellipsize(text, font, width, False), (text, width)
+
+
+def test_long_title_is_laid_out_with_few_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A title of one 1,000-letter word: six lines at the smallest size, the last cut with
+    an ellipsis, in a few hundred measurements a size tried (~6,000 in all here; the
+    search by one character at a time made ~300,000)."""
+    word = ("Pneumonoultramicroscopicsilicovolcanoconiosis" * 25)[:1000]
+    seen = _counted_widths(monkeypatch)
+    font, lines, size = cover.fit.__wrapped__(word, "title", 1300, 1000, 190, 70, 6, 1.12)
+    monkeypatch.undo()
+    assert size == 70 and len(lines) == 6 and lines[-1].endswith("…")
+    assert word.startswith("".join(lines)[:-1])
+    assert all(cover._width(font, line) <= 1300 for line in lines)
+    assert len(seen) < 10_000
 
 
 def test_glyphs_that_differ_from_freetype_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
