@@ -8,7 +8,8 @@ cached changes only how fast the bytes come, never which.
 Coding is most of the cost, so a cover codes as little as it can. The JPEG has a restart
 marker after every 4 blocks of 16×16 pixels: each cell of 64×16 pixels (25 to a block
 row) is coded on its own, and its bytes depend only on its pixels. The blank cover
-(background and frame) of each colour scheme is coded once per process; a book codes only
+(background and frame) of each colour scheme is coded once (and kept in the user's cache
+folder, with the passes of the glyph check below, for later runs); a book codes only
 the cells its text and rule touch (about a tenth of the cover), side by side in one or two
 small images, and splices them into the blank with the restart markers numbered again:
 the same bytes as coding the whole image. The coded cells of each line are kept (up to
@@ -23,7 +24,8 @@ or common to all scripts (Basic Latin to Latin Extended-B, Latin Extended Additi
 General Punctuation), so that the line is one script to raqm; every character one the
 font maps to a glyph of its own (not one HarfBuzz composes from a letter and marks); and
 every word at most 32 characters long. Other lines, and every line when a check of the
-glyphs against FreeType (once per font file) differs, are drawn by FreeType.
+glyphs against FreeType (once per font file, libraries and version of this code) differs,
+are drawn by FreeType.
 
 Fonts, first that has every glyph of a line: Source Serif Pro (the ``font-source-serif-pro``
 package, SIL OFL 1.1), then DejaVu Serif and Noto CJK when the system has them, then
@@ -37,17 +39,21 @@ scaled down to at most 1600 × 2560 and written as JPEG (photos) without metadat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
 import itertools
 import math
+import os
 import re
 import struct
+import tempfile
 import unicodedata
 import warnings
+from array import array
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -55,6 +61,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .errors import CoverError
+from .language import cache_root
 from .model import Metadata
 
 WIDTH, HEIGHT = 1600, 2400  # 2:3, the shape of a paperback and of most e-reader screens
@@ -294,7 +301,7 @@ def _advance64(font: ImageFont.FreeTypeFont, shaped: _Shaped) -> int:
     return sum(_glyph(font, t).advance for t in shaped.tokens) + sum(shaped.kerns)
 
 
-_LONGEST = 32  # longer words are left to FreeType: wrap() measures every prefix of a word
+_LONGEST = 32  # longer words are left to FreeType: wrap() measures prefixes of a long word
 
 
 @lru_cache(maxsize=4096)
@@ -437,18 +444,133 @@ def _trusted(font: ImageFont.FreeTypeFont) -> bool:
 
 @lru_cache(maxsize=64)
 def _verified(path: str | None) -> bool:
+    """Whether the cached glyphs of the font file draw what FreeType draws (and are still
+    trusted in this process). The check costs ~0.05 s a font, every run; a pass is kept in
+    the user's cache (:func:`_remembered`), so later runs with the same libraries, font
+    file and code skip it. A failure is not kept: it is checked again every run."""
     global _glyphs_on
     font = _load(path, 61)
     if not isinstance(font, ImageFont.FreeTypeFont):
         return False
+    entry = _remembered("check", lambda: _font_key(path))
+    if entry is not None and entry.body == b"verified":
+        return _glyphs_on
+    if _self_check(font):
+        if entry is not None:
+            entry.store(b"verified")
+    else:
+        _glyphs_on = False
+    return _glyphs_on
+
+
+def _self_check(font: ImageFont.FreeTypeFont) -> bool:
+    """Whether the sample line set from cached glyphs has FreeType's width and masks."""
     # the words it has glyphs for (Pillow's own font lacks é and —)
     sample = " ".join(w for w in _SAMPLE.split(" ") if _shape_word(font, w))
     shaped = _shape_line(font, sample)
-    if shaped is None or len(sample) < 20 or shaped[1] != round(font.getlength(sample) * 64) \
-            or not all(_matches(font, shaped[0], sample, anchor, fx, fy)
-                       for anchor, fx, fy in _SAMPLE_AT):
-        _glyphs_on = False
-    return _glyphs_on
+    return not (shaped is None or len(sample) < 20
+                or shaped[1] != round(font.getlength(sample) * 64)
+                or not all(_matches(font, shaped[0], sample, anchor, fx, fy)
+                           for anchor, fx, fy in _SAMPLE_AT))
+
+
+# The user's cache of start-up work (the glyph check's passes, the coded blank covers):
+# each entry is a file in cache_root()/covers named by a digest of what it depends on,
+# and holds that text itself, so that a file found is used only for exactly that key. The
+# key: fic2epub's version, _CACHE_VERSION, a digest of this module's source (any change to
+# the drawing or coding code), Pillow's version and the files of its C modules, the
+# versions of FreeType, raqm, HarfBuzz, FriBiDi and libjpeg, and the entry's own part (the
+# font file's path, size and time; the colours). Files are written whole under a
+# temporary name and renamed; any problem (no cache folder, a read-only disk, a damaged
+# file) means computing as without a cache, which gives the same bytes.
+_CACHE_VERSION = 1  # bump when what is cached depends on something the key misses
+
+
+def _cache_folder() -> Path | None:
+    root = cache_root()
+    return None if root is None else root / "covers"
+
+
+@cache
+def _libraries() -> str:
+    """The part of every entry's key that is the same for the whole process."""
+    import sys
+
+    import PIL
+    from PIL import features
+
+    from . import __version__
+
+    parts = [f"fic2epub {__version__} covers {_CACHE_VERSION}",
+             f"source {hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}",
+             f"python {sys.implementation.cache_tag}", f"Pillow {PIL.__version__}"]
+    for name in ("freetype2", "raqm", "harfbuzz", "fribidi", "jpg"):
+        try:
+            parts.append(f"{name} {features.version(name)}")
+        except Exception:  # a Pillow that does not know the feature
+            parts.append(f"{name} ?")
+    for module in ("PIL._imaging", "PIL._imagingft"):  # a rebuilt Pillow of that version
+        spec = importlib.util.find_spec(module)
+        file = spec.origin if spec is not None else None
+        st = os.stat(file) if file else None
+        parts.append(f"{file} {st.st_size} {st.st_mtime_ns}" if st else f"{module} none")
+    return "\n".join(parts)
+
+
+def _font_key(path: str | None) -> str:
+    if path is None:
+        return "font: Pillow's own"
+    st = os.stat(path)
+    return f"font: {path} {st.st_size} {st.st_mtime_ns}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One entry of the cache: its file, its key, and what the file holds for that key
+    (None: no file, or one that is damaged or for another key)."""
+    path: Path
+    key: bytes
+    body: bytes | None
+
+    def store(self, body: bytes) -> None:
+        """Write the key, ``body`` and a digest of both under a temporary name, then
+        rename it: readers see a whole file or none. Any failure is ignored."""
+        data = self.key + body
+        data += hashlib.sha256(data).digest()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            pass
+
+
+def _remembered(kind: str, detail: Callable[[], str]) -> _Entry | None:
+    """The cache entry of ``kind`` whose own part of the key is ``detail()``; None when
+    there is no cache folder or the key cannot be made (a font file gone)."""
+    try:
+        folder = _cache_folder()
+        if folder is None:
+            return None
+        key = f"fic2epub {kind}\n{_libraries()}\n{detail()}\n\n".encode()
+        path = folder / f"{kind}-{hashlib.sha256(key).hexdigest()[:32]}"
+    except Exception:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return _Entry(path, key, None)
+    if not data.startswith(key) or len(data) < len(key) + 32 \
+            or hashlib.sha256(data[:-32]).digest() != data[-32:]:
+        return _Entry(path, key, None)
+    return _Entry(path, key, data[len(key):-32])
 
 
 def _width(font: AnyFont, text: str, tracked: bool = False) -> float:
@@ -475,15 +597,29 @@ def wrap(text: str, font: AnyFont, width: float, tracked: bool = False) -> list[
             lines.append(current)
         current = ""
         while _width(font, word, tracked) > width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and _width(font, word[:cut], tracked) > width:
-                cut -= 1
+            cut = _longest(word, font, width, tracked)
             lines.append(word[:cut])
             word = word[cut:]
         current = word
     if current:
         lines.append(current)
     return lines
+
+
+def _longest(word: str, font: AnyFont, width: float, tracked: bool) -> int:
+    """How many characters of ``word`` (too wide for the line) fit on it: the longest
+    prefix shorter than the word that fits, at least one character. Found by halving, as a
+    prefix is never narrower than a shorter one (each character adds its advance, far more
+    than any kerning takes back): ~log2(n) measurements instead of up to n, each of which
+    costs time growing with n (a word of 300 letters took ~3 s to lay out)."""
+    lo, hi = 1, len(word) - 1  # lo fits (or is the least cut); all past hi do not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(font, word[:mid], tracked) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 @lru_cache(maxsize=512)
@@ -506,9 +642,20 @@ def fit(text: str, role: str, width: float, height: float, start: int, smallest:
 
 
 def _ellipsize(text: str, font: AnyFont, width: float, tracked: bool) -> str:
-    while text and _width(font, text + "…", tracked) > width:
-        text = text[:-1].rstrip()
-    return text + "…"
+    """``text`` cut to fit the line with an ellipsis after it: the text itself, else its
+    longest prefix ending in other than white space (as cutting a character at a time and
+    stripping spaces finds it), else nothing. Found by halving, as in :func:`_longest`."""
+    if _width(font, text + "…", tracked) <= width:
+        return text + "…"
+    ends = [n for n in range(1, len(text)) if not text[n - 1].isspace()]
+    lo, hi = -1, len(ends) - 1  # ends[lo] fits (-1: only nothing does); past hi do not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(font, text[:ends[mid]] + "…", tracked) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return (text[:ends[lo]] if lo >= 0 else "") + "…"
 
 
 RGB = tuple[int, int, int]
@@ -735,7 +882,8 @@ def design(meta: Metadata, key: str) -> Design:
                                 tracked=True)
         out.tracked(lines, font, size, 250, accent)
 
-    title = " ".join((meta.title or "Untitled").split())
+    # a title of only spaces is no title: it would leave the cover without one
+    title = " ".join((meta.title or "").split()) or "Untitled"
     tfont, tlines, tsize = fit(title, "title", inner, 1000, 190, 70, 6, spacing=1.12)
     block = len(tlines) * tsize * 1.12
     top = max(520, 1050 - block / 2)
@@ -827,7 +975,46 @@ class _Blank:
 
 @lru_cache(maxsize=len(PALETTE))
 def _blank(background: RGB, accent: RGB) -> _Blank | None:
-    """The blank cover (background and frame) in one colour scheme, coded once. Rows wholly
+    """The blank cover (background and frame) in one colour scheme, coded once a process,
+    or read from the user's cache (~0.01 s a scheme to code; :func:`warm_up_covers` codes
+    all eight)."""
+    entry = _remembered("blank", lambda: f"colours: {background} {accent}")
+    if entry is not None and entry.body is not None:
+        known = _unpack_blank(entry.body)
+        if known is not None:
+            return known
+    blank = _code_blank(background, accent)
+    if blank is not None and entry is not None:
+        entry.store(_pack_blank(blank))
+    return blank
+
+
+def _pack_blank(blank: _Blank) -> bytes:
+    """The blank as bytes: the lengths of header and body, the header, the body, then the
+    start and end of every cell as unsigned 32-bit numbers."""
+    cells = array("I", blank.starts + blank.ends)
+    return struct.pack("<III", len(blank.header), len(blank.body), len(blank.starts)) \
+        + blank.header + blank.body + cells.tobytes()
+
+
+def _unpack_blank(data: bytes) -> _Blank | None:
+    """What :func:`_pack_blank` wrote, or None if it is not a whole blank of this cover."""
+    if len(data) < 12:
+        return None
+    head, size, count = struct.unpack_from("<III", data)
+    cells = array("I")
+    if count != CELLS or cells.itemsize != 4 or len(data) != 12 + head + size + 8 * count:
+        return None
+    cells.frombytes(data[12 + head + size:])
+    blank = _Blank(data[12:12 + head], data[12 + head:12 + head + size],
+                   tuple(cells[:count]), tuple(cells[count:]))
+    if not all(0 <= a <= b <= size for a, b in zip(blank.starts, blank.ends, strict=True)):
+        return None
+    return blank
+
+
+def _code_blank(background: RGB, accent: RGB) -> _Blank | None:
+    """The blank cover in one colour scheme, coded. Rows wholly
     inside :data:`CLEAR`'s height are alike (background and the frame's sides), so only
     the top and bottom rows and one middle row are drawn and coded."""
     inside = range(-(-CLEAR[1] // MCU), CLEAR[3] // MCU)  # rows wholly in the middle

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import itertools
+import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -28,6 +32,15 @@ from fic2epub.model import Metadata
 
 INPUT = ROOT / "input"
 RED = SAMPLES[0]
+
+
+@pytest.fixture(autouse=True)
+def cover_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has a cache folder of its own, empty at first: a glyph check remembered
+    by one test would hide a check another test makes fail on purpose."""
+    folder = tmp_path / "cover-cache"
+    monkeypatch.setattr(cover, "_cache_folder", lambda: folder)
+    return folder
 
 
 def jpeg_segments(data: bytes) -> list[int]:
@@ -101,6 +114,15 @@ def test_any_script_title(title: str) -> None:
     cover = generate_cover(Metadata(title=title, author="Ана"), "x")
     img = Image.open(io.BytesIO(cover.data))
     assert img.size == (WIDTH, HEIGHT) and len(img.getcolors(1 << 16) or []) > 2
+
+
+@pytest.mark.parametrize("title", [" ", "\t\n \u00a0", "\u3000"])
+def test_blank_title_is_untitled(title: str) -> None:
+    """A title of only white space shows "Untitled", as a missing title does."""
+    plan = cover.design(Metadata(title=title, author="Jane Doe"), "k")
+    assert [m.text for m in plan.marks if isinstance(m, cover._Text)] == ["Untitled", "Jane Doe"]
+    assert generate_cover(Metadata(title=title, author="Jane Doe"), "k").data == \
+        generate_cover(Metadata(title=None, author="Jane Doe"), "k").data
 
 
 DESIGNS = [
@@ -284,6 +306,123 @@ def test_long_words_are_left_to_freetype() -> None:
     # each piece of the word is cut from the longest prefix that fits: at most 32 of its
     # prefixes are shaped, and the word repeats every 10 letters
     assert cover._shape_word.cache_info().currsize <= kept + 32 * 10
+
+
+def _linear_wrap(text: str, font: cover.AnyFont, width: float, tracked: bool) -> list[str]:
+    """wrap() as it was: a word too wide is cut at its longest prefix that fits, found by
+    trying every shorter prefix from the longest down (the reference for the halving)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        trial = f"{current} {word}" if current else word
+        if cover._width(font, trial, tracked) <= width:
+            current = trial
+            continue
+        if current:
+            lines.append(current)
+        while cover._width(font, word, tracked) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and cover._width(font, word[:cut], tracked) > width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    return [*lines, current] if current else lines
+
+
+def _linear_ellipsize(text: str, font: cover.AnyFont, width: float, tracked: bool) -> str:
+    """_ellipsize() as it was: a character at a time, spaces stripped."""
+    while text and cover._width(font, text + "…", tracked) > width:
+        text = text[:-1].rstrip()
+    return text + "…"
+
+
+def _counted_widths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts wrap() and _ellipsize() measure, in order."""
+    real = cover._width
+    seen: list[str] = []
+
+    def counted(font: cover.AnyFont, text: str, tracked: bool = False) -> float:
+        seen.append(text)
+        return real(font, text, tracked)
+
+    monkeypatch.setattr(cover, "_width", counted)
+    return seen
+
+
+def _title_font(size: int) -> cover.AnyFont:
+    return cover._load(cover.font_files("title")[0] if cover.font_files("title") else None,
+                       size)
+
+
+@pytest.mark.parametrize("length", [2, 3, 45, 300, 1000])
+def test_long_word_is_cut_at_the_longest_prefix_that_fits(
+        length: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each piece of a word too wide for the line is its longest prefix that fits (one
+    more character would not), found with a few measurements a piece (halving), not one
+    for every shorter prefix."""
+    font = _title_font(190)
+    word = ("Pneumonoultramicroscopicsilicovolcanoconiosis" * 25)[:length]
+    width = 100.0 if length < 5 else 1300.0
+    seen = _counted_widths(monkeypatch)
+    lines = cover.wrap(word, font, width)
+    measured = len(seen)
+    monkeypatch.undo()
+    assert "".join(lines) == word and len(lines) > 1
+    for line, following in itertools.pairwise(lines):
+        assert len(line) == 1 or cover._width(font, line) <= width
+        assert cover._width(font, line + following[0]) > width
+    # per piece: the rest of the word, then halving between 1 and its length
+    assert measured <= 1 + len(lines) * (1 + math.ceil(math.log2(length)))
+    if length <= 300:
+        assert lines == _linear_wrap(word, font, width, False)
+
+
+TITLES = ["Supercalifragilisticexpialidocious and the Antidisestablishmentarianism Affair",
+          "A " + "Verylongwordthatgoesonandon" * 2 + " B", "WWWWWWWWWWWWWWWWWWWWWWWWiiiiiiiiiii",
+          "Floccinaucinihilipilification’s “Effect”—Honorificabilitudinitatibus ffi fl",
+          "Ωμέγα" * 8, "Красная" * 6 + " омега", "l" * 90]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_wrap_and_ellipsis_are_as_they_were(title: str) -> None:
+    """The halving finds the lines the linear search found, at any line width, for the
+    fonts' roles and for letter-spaced labels."""
+    for role, size in (("title", 190), ("text", 58), ("italic", 84)):
+        for path in (*cover.font_files(role)[:1], None):
+            font = cover._load(path, size)
+            for width in (130.0, 377.5, 1300.0):
+                for text, tracked in ((title, False), (title.upper(), True)):
+                    lines = cover.wrap(text, font, width, tracked)
+                    assert lines == _linear_wrap(text, font, width, tracked), (text, width)
+                    rest = " ".join(lines[len(lines) // 2:])
+                    assert cover._ellipsize(rest, font, width, tracked) == \
+                        _linear_ellipsize(rest, font, width, tracked), (rest, width)
+
+
+@pytest.mark.parametrize("text", ["", "a", "ab cd", "abc   def  ghi ", "x   ", "   y",
+                                  "The Long and Winding Road to Nowhere in Particular"])
+def test_ellipsis_cuts_at_the_longest_prefix_that_fits(text: str) -> None:
+    """Every width from nothing fits to all of it: the text is cut where cutting a
+    character at a time (and stripping the spaces left) would cut it."""
+    font = _title_font(70)
+    for width in range(0, int(cover._width(font, text + "…")) + 30, 7):
+        assert cover._ellipsize(text, font, width, False) == \
+            _linear_ellipsize(text, font, width, False), (text, width)
+
+
+def test_long_title_is_laid_out_with_few_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A title of one 1,000-letter word: six lines at the smallest size, the last cut with
+    an ellipsis, in a few hundred measurements a size tried (~6,000 in all here; the
+    search by one character at a time made ~300,000)."""
+    word = ("Pneumonoultramicroscopicsilicovolcanoconiosis" * 25)[:1000]
+    seen = _counted_widths(monkeypatch)
+    font, lines, size = cover.fit.__wrapped__(word, "title", 1300, 1000, 190, 70, 6, 1.12)
+    monkeypatch.undo()
+    assert size == 70 and len(lines) == 6 and lines[-1].endswith("…")
+    assert word.startswith("".join(lines)[:-1])
+    assert all(cover._width(font, line) <= 1300 for line in lines)
+    assert len(seen) < 10_000
 
 
 def test_glyphs_that_differ_from_freetype_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -566,3 +705,167 @@ def test_huge_user_cover_is_refused_before_decoding() -> None:
     Image.new("1", (8000, 8000), 1).save(out, format="PNG")
     with pytest.raises(CoverError, match=r"too large \(8000×8000"):
         load_user_cover(out.getvalue(), "big.png")
+
+
+def _checks(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Count the glyph checks run (by their font): a list each check appends to."""
+    real = cover._self_check
+    calls: list[str | None] = []
+
+    def counted(font: ImageFont.FreeTypeFont) -> bool:
+        calls.append(font.path if isinstance(font.path, str) else None)
+        return real(font)
+
+    monkeypatch.setattr(cover, "_self_check", counted)
+    return calls
+
+
+def _no_drawing(*args: object, **kwargs: object) -> bool:
+    raise AssertionError("the glyphs were compared with FreeType's drawing")
+
+
+def test_glyph_check_pass_is_remembered(cover_cache: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later process (here: the in-process caches emptied) takes a pass from the cache
+    and compares nothing; a changed key (libraries, font file) checks again."""
+    _forget()
+    source = cover.font_files("text")[0] if cover.font_files("text") else None
+    if source is None:
+        pytest.skip("no font file")
+    path = str(tmp_path / "font.ttf")
+    Path(path).write_bytes(Path(source).read_bytes())
+    calls = _checks(monkeypatch)
+    assert cover._verified(path) and calls == [path]
+    assert len(list(cover_cache.glob("check-*"))) == 1
+
+    cover._verified.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(cover, "_matches", _no_drawing)
+        assert cover._verified(path) and cover._glyphs_on
+    assert calls == [path]
+
+    # the font file changed (its time): checked again, and remembered under a new key
+    cover._verified.cache_clear()
+    stat = Path(path).stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert cover._verified(path) and calls == [path, path]
+    assert len(list(cover_cache.glob("check-*"))) == 2
+
+    # other libraries (or code): checked again
+    cover._verified.cache_clear()
+    monkeypatch.setattr(cover, "_libraries", lambda: "Pillow 99")
+    with monkeypatch.context() as m:
+        m.setattr(cover, "_matches", _no_drawing)
+        with pytest.raises(AssertionError, match="compared"):
+            cover._verified(path)
+    _forget()
+    assert cover._verified(path) and len(calls) == 4
+    cover._verified.cache_clear()
+    assert cover._verified(path) and len(calls) == 4
+
+
+def test_glyph_check_failure_is_not_remembered(cover_cache: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed check turns the glyphs off, and is made again in the next process."""
+    _forget()
+    path = cover.font_files("title")[0] if cover.font_files("title") else None
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(cover, "_self_check", lambda font: False)
+            assert not cover._verified(path) and not cover._glyphs_on
+        assert list(cover_cache.glob("check-*")) == []
+        _forget()
+        calls = _checks(monkeypatch)
+        assert cover._verified(path) and calls == [path]
+    finally:
+        _forget()
+
+
+def _other_key(entry: bytes) -> bytes:
+    """A whole entry (digest and all) for another libjpeg."""
+    body = entry[:-32].replace(b"\njpg ", b"\njpg 0", 1)
+    assert body != entry[:-32]
+    return body + hashlib.sha256(body).digest()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "other key"])
+def test_damaged_cache_is_not_used(cover_cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                   damage: str) -> None:
+    """A damaged entry (or one for another key under the same name) is ignored: the glyphs
+    are checked and the blank coded again, with the same bytes, and the entry rewritten."""
+    _forget()
+    meta, key = DESIGNS[0]
+    expected = generate_cover(meta, key).data
+    files = sorted(cover_cache.iterdir())
+    assert [f.name.split("-")[0] for f in files].count("blank") == 1
+    for file in files:
+        data = file.read_bytes()
+        file.write_bytes({"garbage": b"\x00not a cache entry",
+                          "truncated": data[:-100],
+                          "flipped": data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 1])
+                          + data[len(data) // 2 + 1:],
+                          "other key": _other_key(data)}[damage])
+    _forget()
+    calls = _checks(monkeypatch)
+    coded = []
+    real = cover._code_blank
+    monkeypatch.setattr(cover, "_code_blank", lambda *a: coded.append(a) or real(*a))
+    assert generate_cover(meta, key).data == expected
+    assert calls and coded
+    _forget()  # rewritten: used by the next process
+    calls.clear()
+    coded.clear()
+    assert generate_cover(meta, key).data == expected
+    assert calls == [] and coded == []
+
+
+@pytest.mark.parametrize("where", ["none", "under a file"])
+def test_no_cache_folder_computes_as_before(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                            where: str) -> None:
+    """No cache folder (no home), or one that cannot be made: every run checks and codes,
+    and the covers are the same."""
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setattr(cover, "_cache_folder",
+                        lambda: None if where == "none" else blocker / "covers")
+    meta, key = DESIGNS[1]
+    _forget()
+    calls = _checks(monkeypatch)
+    first = generate_cover(meta, key).data
+    _forget()
+    assert generate_cover(meta, key).data == first == cover.encode(
+        cover.design(meta, key).image())
+    assert len(calls) >= 2 and blocker.read_text().startswith("a file")
+    assert cover._libraries()  # (the key itself is fine)
+
+
+def test_cache_root_follows_the_language_cache(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real _cache_folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cover._cache_folder() == tmp_path / "fic2epub" / "covers"
+
+
+def test_covers_are_the_same_with_and_without_the_cache(cover_cache: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Covers drawn with the check's verdict and the blanks from the cache are the bytes
+    drawn without a cache, and with nothing checked or coded at start."""
+    _forget()
+    monkeypatch.setattr(cover, "_cache_folder", lambda: None)
+    plain = [generate_cover(meta, key).data for meta, key in DESIGNS]
+    monkeypatch.setattr(cover, "_cache_folder", lambda: cover_cache)
+    _forget()
+    cover.warm_up_covers()
+    assert len(list(cover_cache.glob("blank-*"))) == len(cover.PALETTE)
+    assert [generate_cover(meta, key).data for meta, key in DESIGNS] == plain
+    _forget()
+    monkeypatch.setattr(cover, "_matches", _no_drawing)
+    monkeypatch.setattr(cover, "_code_blank", _no_drawing)
+    cover.warm_up_covers()
+    assert cover._glyphs_on
+    monkeypatch.undo()
+    monkeypatch.setattr(cover, "_cache_folder", lambda: cover_cache)
+    assert [generate_cover(meta, key).data for meta, key in DESIGNS] == plain
+    for background, _text, accent in cover.PALETTE:
+        blank = cover._blank(background, accent)
+        assert blank == cover._code_blank(background, accent)
