@@ -49,6 +49,10 @@ def _config(title: str | None, author: str | None, language: str | None, series:
             param_hint="--no-fix")
     if cover is not None and no_cover:
         raise click.UsageError("--cover and --no-cover cannot be used together")
+    for hint, value in (("--title", title), ("--author", author), ("--language", language),
+                        ("--series", series), ("--series-index", series_index)):
+        if value is not None and not value.strip():
+            raise click.BadParameter("must not be empty", param_hint=hint)
     return Config(title=title, author=author, language=language, series=series,
                   series_index=series_index, stylesheet=stylesheet,
                   clean=CleanOptions(frozenset(disable)), verify=verify,

@@ -69,15 +69,21 @@ def parse(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG) -> Sto
     )
 
 
+def _given(value: str | None) -> str | None:
+    """An override as given, spaces trimmed; None when it holds only white space (an empty
+    dc:title or dc:creator is invalid EPUB)."""
+    return value.strip() or None if value else None
+
+
 def _finish_metadata(meta: Metadata, config: Config, source_name: str) -> Metadata:
-    if config.title:
-        meta.title, meta.title_source = config.title, "option"
-    if config.author:
-        meta.author = config.author
-    if config.series:
-        meta.series = config.series
-    if config.series_index:
-        meta.series_index = config.series_index
+    if title := _given(config.title):
+        meta.title, meta.title_source = title, "option"
+    if author := _given(config.author):
+        meta.author = author
+    if series := _given(config.series):
+        meta.series = series
+    if series_index := _given(config.series_index):
+        meta.series_index = series_index
     if not meta.title:
         stem = Path(source_name).name
         stem = re.sub(r"\.(txt|text|md)$", "", stem, flags=re.I)

@@ -64,6 +64,8 @@ def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
     for key in ("title", "author", "language", "series", "series_index"):
         if key in data and not isinstance(data[key], (str, int)):
             raise ConfigError(f"{source}: {key} must be a string")
+        if key in data and not str(data[key]).strip():
+            raise ConfigError(f"{source}: {key} must not be empty")
     if "verify" in data and not isinstance(data["verify"], bool):
         raise ConfigError(f"{source}: verify must be true or false")
     no_fix = data.get("no_fix", [])

@@ -81,6 +81,41 @@ def test_metadata_overrides(runner: CliRunner, tmp_path: Path, epubcheck) -> Non
     assert all(rep.clean for rep in epubcheck([Path(r["output"])]))
 
 
+@pytest.mark.parametrize("option", ["--title", "--author", "--series", "--series-index",
+                                    "--language"])
+def test_an_empty_metadata_option_is_a_usage_error(runner: CliRunner, tmp_path: Path,
+                                                   option: str) -> None:
+    res = runner.invoke(cli, ["build", str(INPUT / "salt_and_iron.txt"), "-o", str(tmp_path),
+                              option, " \t"])
+    assert res.exit_code == 2 and f"Invalid value for {option}: must not be empty" in res.stderr
+    assert not list(tmp_path.glob("*.epub"))
+
+
+def test_an_empty_value_in_a_folder_config_is_an_error(runner: CliRunner,
+                                                       tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(INPUT / "salt_and_iron.txt", folder)
+    (folder / "fic2epub.toml").write_text('author = "  "\n', encoding="utf-8")
+    res = runner.invoke(cli, ["build", str(folder), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "author must not be empty" in res.stderr
+
+
+def test_blank_overrides_in_the_library_are_ignored(tmp_path: Path, epubcheck) -> None:
+    # a Config built in code: white space is no title (an empty dc:title is invalid EPUB)
+    from fic2epub.model import Config
+    from fic2epub.pipeline import convert
+
+    data = (INPUT / "salt_and_iron.txt").read_bytes()
+    plain = convert(data, "salt_and_iron.txt")
+    blank = convert(data, "salt_and_iron.txt",
+                    Config(title=" ", author="\t", series=" ", series_index=" "))
+    assert blank.story.metadata == plain.story.metadata
+    book = tmp_path / "blank.epub"
+    book.write_bytes(blank.epub)
+    assert all(rep.clean for rep in epubcheck([book]))
+
+
 def test_inspect_json_has_structure_and_changes(runner: CliRunner) -> None:
     res = runner.invoke(cli, ["inspect", str(INPUT / "the_lantern_keeper.txt"), "--json"])
     assert res.exit_code == 0, res.output
