@@ -46,6 +46,11 @@ for _canon, _labels in {
 
 # Keys whose values are a short single item; a following line is never continuation.
 _SHORT_KEYS = {"title", "author", "rating", "email", "word_count", "language", "date", "archive"}
+# Keys whose value may be prose written below them after a blank line ("Summary:", a blank
+# line, the summary). Any other key with nothing after its colon takes only the line
+# right below it: after a blank line comes the story ("Fandom:", a blank line, and the
+# first paragraph is not the fandom).
+_PROSE_KEYS = {"summary", "disclaimer", "feedback", "notes", "warnings"}
 
 MAIL_KEYS = {
     "path", "from", "newsgroups", "subject", "date", "message-id", "organization", "lines",
@@ -288,7 +293,8 @@ def _header_block(lines: list[str], start: int, meta: Metadata,
         cont_after_blank = (blank_run == 0 and current[0] not in _SHORT_KEYS) or (
             blank_run == 1 and prev_vals and not re.search(r"[.!?)\"”]$", str(prev_vals[-1]))
             and line[:1].islower())
-        if (not prev_vals and blank_run <= 1) or cont_after_blank:
+        if (not prev_vals and (blank_run == 0 or (blank_run == 1 and current[0] in _PROSE_KEYS))) \
+                or cont_after_blank:
             prev_vals.append(line)
             current[4] = i + 1
             blank_run = 0
