@@ -353,7 +353,16 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     splits = [_split_block(info, b, width) if b.kind == "text" else [] for b in blocks]
     paragraphs = [part for parts in splits for part in parts]
     texts = [_join(info.stripped[start:end], verse) for start, end, verse in paragraphs]
-    cleaned = _clean_in_parts(texts, _Sources(info, paragraphs, texts), options)
+    made: list[_Sources] = []
+
+    def sources(ks: list[int], offsets: list[int]) -> list[Origin]:
+        """The source positions of changes, set up when the first are asked for (a build
+        never reads its changes, see :class:`~fic2epub.model.Changes`)."""
+        if not made:
+            made.append(_Sources(info, paragraphs, texts))
+        return made[0](ks, offsets)
+
+    cleaned = _clean_in_parts(texts, sources, options)
     k = 0  # the next paragraph of ``cleaned``
 
     body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
