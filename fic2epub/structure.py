@@ -11,6 +11,7 @@ rows of dots, ...). Chapter headings (``Chapter 3``, ``Part Two``, ``Prologue``,
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import operator
@@ -260,34 +261,41 @@ class _Sources:
     """
 
     def __init__(self, lines: _Lines, paragraphs: list[_Part], texts: list[str]) -> None:
-        self._text = lines.text
-        self._rows = list(itertools.chain.from_iterable(
+        self._lines, self._paragraphs, self._texts = lines, paragraphs, texts
+
+    @functools.cached_property
+    def _tables(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """(where each paragraph starts, where each line starts, the lines, their
+        stripped sizes), set up when the first position is asked for: a build never
+        reads its changes (see :class:`~fic2epub.model.Changes`)."""
+        lines, paragraphs, texts = self._lines, self._paragraphs, self._texts
+        rows = list(itertools.chain.from_iterable(
             range(start, end) for start, end, _verse in paragraphs))
-        self._sizes = list(map(len, map(lines.stripped.__getitem__, self._rows)))
-        self._starts = [0, *itertools.accumulate(map(operator.add, self._sizes,
-                                                     itertools.repeat(1)))]
+        sizes = list(map(len, map(lines.stripped.__getitem__, rows)))
+        starts = [0, *itertools.accumulate(map(operator.add, sizes, itertools.repeat(1)))]
         firsts = list(itertools.accumulate(
             (end - start for start, end, _verse in paragraphs), initial=0))
-        self._paragraph_starts = list(map(self._starts.__getitem__, firsts))
+        paragraph_starts = list(map(starts.__getitem__, firsts))
         # a paragraph shorter than its lines and separators has a hyphen join: no
         # separator after the line before it
         joined = [k for k, (text, start, end) in enumerate(zip(
-            texts, self._paragraph_starts, self._paragraph_starts[1:], strict=False))
+            texts, paragraph_starts, paragraph_starts[1:], strict=False))
             if len(text) != end - start - 1]
         if joined:
-            steps = [0, *map(operator.add, self._sizes, itertools.repeat(1))]
+            steps = [0, *map(operator.add, sizes, itertools.repeat(1))]
             for k in joined:
                 parts = lines.stripped[paragraphs[k][0]:paragraphs[k][1]]
                 for j, (prev, line) in enumerate(itertools.pairwise(parts), firsts[k] + 1):
                     if _hyphen_join(prev, line):
                         steps[j] -= 1
-            self._starts = list(itertools.accumulate(steps))
-            self._paragraph_starts = list(map(self._starts.__getitem__, firsts))
+            starts = list(itertools.accumulate(steps))
+            paragraph_starts = list(map(starts.__getitem__, firsts))
+        return paragraph_starts, starts, rows, sizes
 
     def __call__(self, ks: list[int], offsets: list[int]) -> list[Origin]:
         """The source of character ``offsets[i]`` of paragraph ``ks[i]``, for each ``i``."""
-        paragraph_starts, starts, rows, sizes, text = \
-            self._paragraph_starts, self._starts, self._rows, self._sizes, self._text
+        paragraph_starts, starts, rows, sizes = self._tables
+        text = self._lines.text
         found = []
         for k, offset in zip(ks, offsets, strict=True):
             offset += paragraph_starts[k]
@@ -353,16 +361,7 @@ def build_body(lines: list[str], omitted: set[int], chapter_starts: dict[int, st
     splits = [_split_block(info, b, width) if b.kind == "text" else [] for b in blocks]
     paragraphs = [part for parts in splits for part in parts]
     texts = [_join(info.stripped[start:end], verse) for start, end, verse in paragraphs]
-    made: list[_Sources] = []
-
-    def sources(ks: list[int], offsets: list[int]) -> list[Origin]:
-        """The source positions of changes, set up when the first are asked for (a build
-        never reads its changes, see :class:`~fic2epub.model.Changes`)."""
-        if not made:
-            made.append(_Sources(info, paragraphs, texts))
-        return made[0](ks, offsets)
-
-    cleaned = _clean_in_parts(texts, sources, options)
+    cleaned = _clean_in_parts(texts, _Sources(info, paragraphs, texts), options)
     k = 0  # the next paragraph of ``cleaned``
 
     body = Body(chapters=[Chapter(None, None)], changes=cleaned.changes)
