@@ -7,6 +7,7 @@ characters is recorded as a :class:`~fic2epub.model.Change` with its line and co
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -288,7 +289,12 @@ def _only_non_ascii(op: object, av: object) -> bool:
     return bool(av)
 
 
-_reach: list[int | None] = []  # computed at the first use
+@functools.cache
+def _ftfy_reach() -> int | None:
+    """:func:`_badness_reach` of the installed ftfy's pattern, worked out once."""
+    import ftfy.badness
+
+    return _badness_reach(ftfy.badness.BADNESS_RE)
 
 
 def _looks_bad(line: str) -> bool:
@@ -297,9 +303,7 @@ def _looks_bad(line: str) -> bool:
     the 6.3 M CPU instructions decoding took a story, most of them spent on plain ASCII."""
     import ftfy.badness
 
-    if not _reach:
-        _reach.append(_badness_reach(ftfy.badness.BADNESS_RE))
-    reach = _reach[0]
+    reach = _ftfy_reach()
     if reach is None:
         return ftfy.badness.is_bad(line)
     search = ftfy.badness.BADNESS_RE.search
