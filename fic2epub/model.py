@@ -260,6 +260,10 @@ class Config:
     """``kepub`` adds Kobo's span markup and writes ``.kepub.epub``."""
 
 
+DEFAULT_CONFIG = Config()
+"""The settings of a plain ``fic2epub build``: the default of every stage."""
+
+
 @dataclass
 class Result:
     """The outcome of converting one input file (what ``build --json`` prints)."""

@@ -24,13 +24,12 @@ from .decode import decode
 from .errors import ConfigError, EmptyStoryError
 from .header import parse_front, smart_title_case
 from .language import classify as classify_language
-from .model import Change, Changes, Chapter, Config, Metadata, Omission, Story
+from .model import DEFAULT_CONFIG, Change, Changes, Chapter, Config, Metadata, Omission, Story
 from .package import package
 from .render import render
 from .structure import build_body
 from .verify import check_words
 
-DEFAULT_CONFIG = Config()
 _ID_NAMESPACE = uuid.UUID("6f1c3a52-9a4e-5b7e-8c0d-f1c2e9b00001")
 
 

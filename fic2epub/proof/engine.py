@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import Config, Finding, Story
+from ..model import DEFAULT_CONFIG, Config, Finding, Story
 from .checkers import (
     Checker,
     ChunkedChecker,
@@ -16,8 +16,6 @@ from .checkers import (
 )
 from .document import Document, document_from_story
 from .languagetool import LanguageToolChecker, local_languagetool_available
-
-DEFAULT_CONFIG = Config()
 
 CHECKERS = ("spelling", "real-word", "typography", "languagetool")
 OFFLINE = ("spelling", "real-word", "typography")
