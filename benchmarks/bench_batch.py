@@ -13,8 +13,9 @@ fic2epub runs as its CLI, `fic2epub build DIR -o OUT -j JOBS -q --force`, over t
 corpus. The floor is one process reading each file and writing it deflated into a zip.
 Memory is measured in a separate build (sampling every process's RSS and PSS costs CPU
 and slowed the timed build by up to 2x when they were one run). fic2epub's one-time
-set-up on a machine (unpacking its language model into the user cache, here a folder of
-the work directory) is done and timed by a one-story run before the timed builds.
+set-up on a machine (checking its cover glyphs and coding its blank covers into the user
+cache, here a folder of the work directory) is done and timed by a one-story run before
+the timed builds.
 
 This machine's speed can change by 2x from one minute to the next (a VM sharing its
 cores), and a rate measured a minute apart from another says little about their ratio.
@@ -230,8 +231,8 @@ def main() -> None:
           f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB, in {src}")
     print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}")
 
-    # One story with an empty user cache: the first run of fic2epub on a machine unpacks
-    # the language model into the cache (once); then one story with it, as every run after.
+    # One story with an empty user cache: the first run of fic2epub on a machine fills it
+    # (cover glyph check, coded blank covers); then one story with it, as every run after.
     ENV["XDG_CACHE_HOME"] = str(work / "cache")
     shutil.rmtree(work / "cache", ignore_errors=True)
     t_setup = run_fic2epub(files[0], work / "out-one", 1)[0]
@@ -292,7 +293,7 @@ def main() -> None:
     print(f"second build (unchanged): {t_second:.2f} s = {100 * t_second / t_first:.1f}% "
           f"of the first")
     print(f"one story, whole command: {t_one:.2f} s; the very first run on a machine "
-          f"(unpacks the language model into the user cache, untimed above): {t_setup:.2f} s")
+          f"(fills the user cache, untimed above): {t_setup:.2f} s")
 
     if args.big_file_mb:
         big = work / "big" / "huge_story.txt"

@@ -3,8 +3,9 @@
 
     python3 benchmarks/bench_language.py
 
-fic2epub gives py3langid the first ``pipeline._LANG_SAMPLE`` characters of the story's
-paragraphs. Each file here gives up to 8 windows (at different offsets) of prose.
+fic2epub gives its classifier (fastText's lid.176, :mod:`fic2epub.language`) the first
+``pipeline._LANG_SAMPLE`` characters of the story's paragraphs. Each file here gives up to
+8 windows (at different offsets) of prose.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import py3langid
-
 from fic2epub.decode import decode
 from fic2epub.errors import Fic2EpubError
+from fic2epub.language import classify
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SIZES = (300, 500, 800, 1500)
@@ -38,14 +38,14 @@ def windows() -> list[str]:
 
 def main() -> None:
     texts = windows()
-    py3langid.classify("warm up the model")
-    reference = [py3langid.classify(t)[0] for t in texts]
+    classify("warm up the model")
+    reference = [classify(t) for t in texts]
     print(f"{len(texts)} windows; languages at 1,500 characters: "
           f"{dict(Counter(reference).most_common())}")
     print(f"{'chars':>6} {'ms/call':>8} {'agree':>12}")
     for size in SIZES:
         start = time.process_time()
-        got = [py3langid.classify(t[:size])[0] for t in texts]
+        got = [classify(t[:size]) for t in texts]
         ms = (time.process_time() - start) * 1000 / len(texts)
         agree = sum(a == b for a, b in zip(got, reference, strict=True))
         print(f"{size:>6} {ms:>8.3f} {agree:>5}/{len(texts):<6}")

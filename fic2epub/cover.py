@@ -61,8 +61,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .errors import CoverError
-from .language import cache_root
 from .model import Metadata
+from .usercache import cache_root
 
 WIDTH, HEIGHT = 1600, 2400  # 2:3, the shape of a paperback and of most e-reader screens
 MAX_USER = (1600, 2560)

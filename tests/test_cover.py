@@ -765,7 +765,7 @@ def test_glyph_check_pass_is_remembered(cover_cache: Path, tmp_path: Path,
 
 
 def test_glyph_check_failure_is_not_remembered(cover_cache: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A failed check turns the glyphs off, and is made again in the next process."""
     _forget()
     path = cover.font_files("title")[0] if cover.font_files("title") else None
@@ -839,8 +839,8 @@ def test_no_cache_folder_computes_as_before(monkeypatch: pytest.MonkeyPatch, tmp
     assert cover._libraries()  # (the key itself is fine)
 
 
-def test_cache_root_follows_the_language_cache(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_folder_is_in_the_user_cache(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()  # the real _cache_folder
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cover._cache_folder() == tmp_path / "fic2epub" / "covers"
