@@ -8,7 +8,6 @@ flight, so memory stays flat however many files there are.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -16,9 +15,7 @@ import itertools
 import json
 import multiprocessing
 import multiprocessing.context
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from concurrent.futures import (
@@ -36,6 +33,7 @@ from typing import Any
 from . import __version__
 from .files import convert_file, prepare_file, write_book
 from .model import Config, Result
+from .usercache import write_file
 
 CACHE_FILE = ".fic2epub-cache.json"
 
@@ -142,17 +140,11 @@ class Cache:
     def save(self) -> None:
         if not self.dirty or not self.path.parent.is_dir():
             return
-        fd, tmp = tempfile.mkstemp(prefix=".fic2epub-cache-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                # dumps, not dump: json.dump encodes in pure Python, dumps in C (~10x)
-                fh.write(json.dumps({"version": 1, "entries": self.entries}))
-            os.replace(tmp, self.path)
+        # dumps, not dump: json.dump encodes in pure Python, dumps in C (~10x)
+        data = json.dumps({"version": 1, "entries": self.entries}).encode("utf-8")
+        if write_file(self.path, data):
             self.dirty = 0
             self.saved_at = time.monotonic()
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 Executor = Callable[[Iterable[Task]], Iterator[Result]]

@@ -39,7 +39,6 @@ scaled down to at most 1600 × 2560 and written as JPEG (photos) without metadat
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import io
@@ -48,7 +47,6 @@ import math
 import os
 import re
 import struct
-import tempfile
 import unicodedata
 import warnings
 from array import array
@@ -62,7 +60,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .errors import CoverError
 from .model import Metadata
-from .usercache import cache_root
+from .usercache import cache_root, write_file
 
 WIDTH, HEIGHT = 1600, 2400  # 2:3, the shape of a paperback and of most e-reader screens
 MAX_USER = (1600, 2560)
@@ -533,23 +531,10 @@ class _Entry:
     body: bytes | None
 
     def store(self, body: bytes) -> None:
-        """Write the key, ``body`` and a digest of both under a temporary name, then
-        rename it: readers see a whole file or none. Any failure is ignored."""
+        """Write the key, ``body`` and a digest of both (a reader checks it); any failure
+        is ignored."""
         data = self.key + body
-        data += hashlib.sha256(data).digest()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
-            pass
+        write_file(self.path, data + hashlib.sha256(data).digest())
 
 
 def _remembered(kind: str, detail: Callable[[], str]) -> _Entry | None:

@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..usercache import cache_root, write_file
+
 HUNSPELL_DIRS = [Path(p) for p in os.environ.get("FIC2EPUB_HUNSPELL_PATH", "").split(":") if p]
 HUNSPELL_DIRS += [Path("/usr/share/hunspell"), Path("/usr/share/myspell/dicts"),
                   Path("/usr/share/myspell")]
@@ -51,16 +53,6 @@ def dictionary_path(language: str) -> Path | None:
 CACHE_VERSION = 1
 
 
-def cache_dir() -> Path | None:
-    """Where parsed word data is kept between runs (``FIC2EPUB_CACHE_DIR``, else the
-    user's cache directory); None when caching is switched off (``FIC2EPUB_CACHE_DIR=``)."""
-    env = os.environ.get("FIC2EPUB_CACHE_DIR")
-    if env is not None:
-        return Path(env) if env else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fic2epub"
-
-
 def _cache_key(*paths: Path) -> str:
     parts = [str(CACHE_VERSION)]
     for p in paths:
@@ -72,7 +64,7 @@ def _cache_key(*paths: Path) -> str:
 def _cached(name: str, sources: tuple[Path, ...], build: Any) -> Any:
     """``build()``'s result, kept as a marshal file keyed by the source files' size and
     modification time; rebuilt when they change or the cache cannot be read."""
-    folder = cache_dir()
+    folder = cache_root()
     target = None
     if folder is not None:
         try:
@@ -83,14 +75,7 @@ def _cached(name: str, sources: tuple[Path, ...], build: Any) -> Any:
             pass
     value = build()
     if target is not None:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as f:
-                marshal.dump(value, f)
-            os.replace(tmp, target)
-        except OSError:
-            pass
+        write_file(target, marshal.dumps(value))
     return value
 
 
