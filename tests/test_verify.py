@@ -110,3 +110,21 @@ def test_a_different_form_of_the_same_words_passes() -> None:
     with zipfile.ZipFile(io.BytesIO(book)) as zf:
         assert any("cafe\u0301".encode() in zf.read(name) for name in zf.namelist())
     check_words(parse(source, "t.txt"), book)
+
+
+def test_a_huge_page_is_read_in_parts_and_checked_whole() -> None:
+    """A chapter page over 200,000 bytes is read in parts (memory stays bounded), and a
+    word lost near its end is still found."""
+    sentences = [f"The keeper lit lantern {n} and watched heron{n} fly over the water."
+                 for n in range(7_000)]
+    body = "\n\n".join(" ".join(sentences[i:i + 10]) for i in range(0, len(sentences), 10))
+    source = ("Title: Long\nAuthor: Tester\n\n" + body + "\n").encode()
+    book = convert(source, "long.txt").epub
+    parts = list(verify.book_pages_texts(book))
+    assert len(parts) >= 3
+    assert words(" ".join(parts)) == words(body)
+    check_words(parse(source, "long.txt"), book)
+    with zipfile.ZipFile(io.BytesIO(book)) as zf:
+        assert max(i.file_size for i in zf.infolist() if "chapter" in i.filename) > 400_000
+    with pytest.raises(VerificationError, match="heron6998"):
+        check_words(parse(source, "long.txt"), tamper(book, b" heron6998", b""))
