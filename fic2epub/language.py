@@ -28,7 +28,10 @@ def classify(text: str) -> str:
     """The language fastText finds most likely for ``text``: an ISO 639 code as the model
     labels it (``en``, ``de``, ``ja``, ``ceb`` ...). Raises ImportError or OSError when
     the model or its library is missing, ValueError when the model cannot be read."""
-    labels, _scores = _model().predict(text.replace("\n", " "), k=1)
+    sample = text.replace("\n", " ")  # predict() takes one line
+    if not sample.isascii():  # predict() takes UTF-8: a lone surrogate becomes "?"
+        sample = sample.encode("utf-8", "replace").decode("utf-8")
+    labels, _scores = _model().predict(sample, k=1)
     return str(labels[0]).removeprefix("__label__")
 
 

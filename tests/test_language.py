@@ -64,6 +64,11 @@ def test_line_breaks_are_no_problem() -> None:
     assert language.classify(verse) == "de"
 
 
+def test_text_that_is_not_valid_unicode_is_no_problem() -> None:
+    # a str may hold a lone surrogate (the library takes Stories built by callers)
+    assert language.classify("\ud800" + TEXTS["fr"] + "\udfff") == "fr"
+
+
 def test_loads_without_importing_the_downloader() -> None:
     code = ("import sys; from fic2epub.language import classify; "
             "print(classify('Le gardien du phare monta l escalier et regarda l eau grise.'), "
