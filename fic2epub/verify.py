@@ -178,6 +178,10 @@ def spine_items(zf: zipfile.ZipFile) -> list[tuple[str, str]]:
             if r.get("idref") in items]
 
 
+_PART = 200_000
+"""Characters of page text read back at a time (a page's bytes bound its characters)."""
+
+
 def book_pages_texts(data: bytes) -> Iterator[str]:
     """Text of the story pages, read straight from the ZIP with lxml (used after every
     build: a real container and XML parse, without the object model's overhead), the
@@ -190,20 +194,21 @@ def book_pages_texts(data: bytes) -> Iterator[str]:
                 if "/chapter-" not in f"/{name}":
                     continue
                 raw = zf.read(name)
-                page = etree.fromstring(raw)
-                body = page.find("{http://www.w3.org/1999/xhtml}body")
-                if body is not None and len(raw) <= 200_000:
+                body = etree.fromstring(raw).find("{http://www.w3.org/1999/xhtml}body")
+                if body is None:
+                    continue
+                if len(raw) <= _PART:  # its text, in characters, is shorter still
                     yield " ".join(body.itertext())
-                elif body is not None:
-                    buf: list[str] = []
-                    size = 0
-                    for piece in body.itertext():
-                        buf.append(piece)
-                        size += len(piece)
-                        if size > 200_000:
-                            yield " ".join(buf)
-                            buf, size = [], 0
-                    yield " ".join(buf)
+                    continue
+                buf: list[str] = []
+                size = 0
+                for piece in body.itertext():
+                    buf.append(piece)
+                    size += len(piece)
+                    if size > _PART:
+                        yield " ".join(buf)
+                        buf, size = [], 0
+                yield " ".join(buf)
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise VerificationError(f"verification failed: the book cannot be read: {exc}") from exc
 
