@@ -131,8 +131,17 @@ def detect_language(story: Story) -> str:
 
 @functools.cache
 def default_css() -> bytes:
-    """The bundled stylesheet (read once per process)."""
-    return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
+    """The bundled stylesheet (read once per process). Installed, it is the package
+    ``fic2epub.styles`` (mapped from the top-level ``styles/`` folder); run from a source
+    checkout that is not installed (``python -m fic2epub`` in the project folder), or with
+    an install that points elsewhere, it is read from ``styles/`` beside the package."""
+    try:
+        return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError):
+        checkout = Path(__file__).resolve().parent.parent / "styles" / "default.css"
+        if checkout.is_file():
+            return checkout.read_bytes()
+        raise
 
 
 def choose_cover(story: Story, config: Config, cover: CoverImage | None) -> CoverImage | None:

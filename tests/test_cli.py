@@ -147,3 +147,23 @@ def test_inspect_text_and_bad_file(runner: CliRunner, tmp_path: Path) -> None:
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
     res = runner.invoke(cli, ["inspect", str(bad)])
     assert res.exit_code == 1 and res.stderr.strip().count("\n") == 0 and "PNG" in res.stderr
+
+
+def test_stylesheet_found_without_the_installed_styles_package(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a source checkout that is not installed (or with an install that points
+    elsewhere), ``fic2epub.styles`` cannot be imported: the stylesheet then comes from the
+    checkout's ``styles/`` folder instead of every build failing."""
+    from importlib import resources
+
+    from fic2epub import pipeline
+
+    def missing(name: str) -> object:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(resources, "files", missing)
+    pipeline.default_css.cache_clear()
+    try:
+        assert pipeline.default_css() == (ROOT / "styles" / "default.css").read_bytes()
+    finally:
+        pipeline.default_css.cache_clear()
