@@ -60,7 +60,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .errors import CoverError
 from .model import Metadata
-from .usercache import cache_root, write_file
+from .usercache import cache_root, used, write_entry
 
 WIDTH, HEIGHT = 1600, 2400  # 2:3, the shape of a paperback and of most e-reader screens
 MAX_USER = (1600, 2560)
@@ -534,7 +534,7 @@ class _Entry:
         """Write the key, ``body`` and a digest of both (a reader checks it); any failure
         is ignored."""
         data = self.key + body
-        write_file(self.path, data + hashlib.sha256(data).digest())
+        write_entry(self.path, data + hashlib.sha256(data).digest())
 
 
 def _remembered(kind: str, detail: Callable[[], str]) -> _Entry | None:
@@ -555,6 +555,7 @@ def _remembered(kind: str, detail: Callable[[], str]) -> _Entry | None:
     if not data.startswith(key) or len(data) < len(key) + 32 \
             or hashlib.sha256(data[:-32]).digest() != data[-32:]:
         return _Entry(path, key, None)
+    used(path)
     return _Entry(path, key, data[len(key):-32])
 
 

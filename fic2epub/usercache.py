@@ -5,6 +5,12 @@ else ``$XDG_CACHE_HOME/fic2epub``, else ``~/.cache/fic2epub``. It holds what may
 recomputed at any time and is kept to start faster: the cover glyph check and coded blank
 covers (:mod:`fic2epub.cover`), parsed Hunspell dictionaries and the suggestion index
 (:mod:`fic2epub.proof.lexicon`).
+
+Entries are named by what they depend on (versions, source files), so an upgrade or a
+changed dictionary leaves the old ones unused. An entry is marked as used (its
+modification time) when it is read, at most once a day, and writing a new entry removes
+the entries of its folder that have not been used for :data:`STALE_AFTER` seconds: the
+cache keeps what is in use, however many versions come and go.
 """
 
 from __future__ import annotations
@@ -12,7 +18,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
+
+STALE_AFTER = 30 * 24 * 3600
+"""An entry not used for this long (30 days) is removed when another is written."""
+_MARK_EVERY = 24 * 3600
+_pruned: set[Path] = set()
 
 
 def cache_root() -> Path | None:
@@ -47,3 +59,44 @@ def write_file(path: Path, data: bytes) -> bool:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)  # gone already when the rename succeeded
+
+
+def used(path: Path) -> None:
+    """Mark a cache entry just read as in use (its modification time), at most once a
+    day; any failure is ignored."""
+    with contextlib.suppress(OSError):
+        if time.time() - path.stat().st_mtime > _MARK_EVERY:
+            os.utime(path)
+
+
+def write_entry(path: Path, data: bytes) -> bool:
+    """:func:`write_file` for an entry of the cache folder; the first write into a folder
+    in a process also removes that folder's files not used for :data:`STALE_AFTER`
+    seconds. Nothing is ever removed outside :func:`cache_root`."""
+    written = write_file(path, data)
+    folder = path.parent
+    if written and folder not in _pruned:
+        _pruned.add(folder)
+        prune(folder)
+    return written
+
+
+def prune(folder: Path, now: float | None = None) -> int:
+    """Remove the files (not folders) in ``folder`` not used for :data:`STALE_AFTER`
+    seconds, if ``folder`` is the cache folder or inside it; how many were removed."""
+    root = cache_root()
+    try:
+        if root is None or not folder.resolve().is_relative_to(root.resolve()):
+            return 0
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    limit = (time.time() if now is None else now) - STALE_AFTER
+    removed = 0
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.stat(
+                    follow_symlinks=False).st_mtime < limit:
+                os.unlink(entry.path)
+                removed += 1
+    return removed

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..usercache import cache_root, write_file
+from ..usercache import cache_root, used, write_entry
 
 HUNSPELL_DIRS = [Path(p) for p in os.environ.get("FIC2EPUB_HUNSPELL_PATH", "").split(":") if p]
 HUNSPELL_DIRS += [Path("/usr/share/hunspell"), Path("/usr/share/myspell/dicts"),
@@ -70,12 +70,14 @@ def _cached(name: str, sources: tuple[Path, ...], build: Any) -> Any:
         try:
             target = folder / f"{name}_{_cache_key(*sources)}.marshal"
             with target.open("rb") as f:
-                return marshal.load(f)
+                value = marshal.load(f)
+            used(target)
+            return value
         except (OSError, ValueError, EOFError, TypeError):
             pass
     value = build()
     if target is not None:
-        write_file(target, marshal.dumps(value))
+        write_entry(target, marshal.dumps(value))
     return value
 
 
