@@ -3,6 +3,7 @@ package, run on the installed Java)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -67,8 +68,37 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
+_CHECKED: dict[str, CheckReport] = {}
+"""Every EPUB checked in this session, by the SHA-256 of its bytes: the same book written
+again (the output is deterministic) is not checked twice."""
+
+
+_SWEPT: list[CheckReport] = []
+"""The EPUBs that only the sweep (:func:`every_epub_checked`) checked."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _CHECKED:
+        terminalreporter.write_line(
+            f"EPUBCheck: {len(_CHECKED)} different EPUBs checked in this session, "
+            f"{len(_SWEPT)} of them by the sweep of each test's tmp_path; "
+            f"{sum(not r.clean for r in _CHECKED.values())} not clean "
+            "(tests that expect a failure included)")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def run_epubcheck(path: Path) -> CheckReport:
     """EPUBCheck 5.3 on one EPUB, via `java -jar` (Debian's wrapper fails here)."""
+    digest = _sha256(path)
+    report = _epubcheck(path)
+    _CHECKED[digest] = report
+    return report
+
+
+def _epubcheck(path: Path) -> CheckReport:
     out = path.with_suffix(".epubcheck.json")
     subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-jar", str(_jar()), str(path),
                     "--json", str(out), "-q"], capture_output=True, timeout=300, check=False)
@@ -106,3 +136,34 @@ def epubcheck() -> object:
             return list(pool.map(run_epubcheck, paths))
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def every_epub_checked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that has a ``tmp_path``: EPUBCheck on every ``*.epub`` the test
+    left there that no test has checked yet (by content), so that no book a test writes
+    escapes EPUBCheck, whether or not the test asked for it. An EPUB that is not clean
+    (any error, warning or fatal) fails the test at teardown. Tests that write broken
+    books on purpose say so with ``@pytest.mark.broken_epubs``."""
+    if "tmp_path" not in request.fixturenames or \
+            request.node.get_closest_marker("broken_epubs") is not None:
+        yield
+        return
+    folder: Path = request.getfixturevalue("tmp_path")  # now: torn down after this one
+    yield
+    todo: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*.epub")):
+        if path.is_file():
+            digest = _sha256(path)
+            if digest not in _CHECKED:
+                todo.setdefault(digest, path)
+    if not todo:
+        return
+    require(java_available(), "Java is required for EPUBCheck in CI",
+            "Java is not installed: EPUBCheck cannot run")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(run_epubcheck, todo.values()))
+    _SWEPT.extend(reports)
+    bad = [r for r in reports if not r.clean]
+    assert not bad, "EPUBCheck on the EPUBs this test wrote: " + "; ".join(
+        f"{r.path.relative_to(folder)}: {r.messages[:3]}" for r in bad)

@@ -80,6 +80,7 @@ def test_missing_browser_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
         "(Debian/Ubuntu: apt-get install chromium)"]
 
 
+@pytest.mark.broken_epubs
 def test_not_an_epub(tmp_path: Path, browser: None) -> None:
     bad = tmp_path / "x.epub"
     bad.write_bytes(b"hello")

@@ -1,0 +1,173 @@
+"""Where a story's CPU time goes: each stage of the pipeline, timed on the bench corpus.
+
+    python3 benchmarks/bench_stages.py                    # 300 stories after 100 warm-up
+    python3 benchmarks/bench_stages.py --profile          # + whose code the time is in
+    python3 benchmarks/bench_stages.py --rates 650,8.7,1.4
+        # + the CPU budget a story has for fic2epub to be within 5x of a floor of 650
+        #   stories/s and 20x / 200x of peers at 8.7 and 1.4 stories/s (bench_batch.py's
+        #   figures) on this machine's cores
+
+The stages are the ones :func:`fic2epub.pipeline.convert` runs, called one by one in one
+process (no batch, no writing): decode; the rest of parsing (front matter, paragraphs,
+cleaning, scenes); language detection; rendering the pages; the generated cover;
+packaging (ebooklib and the ZIP); the read-back check. Times are CPU seconds of this
+process (``time.process_time``), so they do not include waiting for a disk.
+
+With ``--profile`` the same loop runs under cProfile and each stage's time is split by
+whose code it was in: fic2epub's own Python, C built-ins (``str`` and ``re`` methods,
+``zlib``, ... whoever called them), and third-party Python packages (ebooklib, lxml's
+Python parts, Pillow's Python parts, ftfy, ...). cProfile slows Python code more than C
+code, so these shares lean towards fic2epub's own code.
+
+The corpus is the one ``bench_batch.py`` builds (same seed), in --workdir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_batch import build_corpus
+
+STAGES = ("decode", "parse", "language", "render", "cover", "package", "verify")
+
+
+def stage_calls() -> Callable[[bytes, str], list[tuple[str, Callable[[], object]]]]:
+    from fic2epub import pipeline
+    from fic2epub.cover import generate_cover
+    from fic2epub.decode import decode
+    from fic2epub.model import Config
+    from fic2epub.package import package
+    from fic2epub.render import render
+    from fic2epub.verify import check_words
+
+    config = Config()
+    css = pipeline.default_css()
+
+    def run(data: bytes, name: str) -> list[tuple[str, Callable[[], object]]]:
+        state: dict[str, Any] = {}
+
+        def parse() -> None:
+            state["story"] = pipeline.parse(data, name, config)
+
+        def language() -> None:
+            story = state["story"]
+            story.metadata.language = state["lang"] = pipeline.detect_language(story)
+
+        def render_() -> None:
+            state["docs"] = render(state["story"], state["lang"])
+
+        def cover() -> None:
+            story = state["story"]
+            state["cover"] = generate_cover(story.metadata, story.identifier)
+
+        def package_() -> None:
+            state["book"] = package(state["story"], state["docs"], css,
+                                    state["lang"], state["cover"])
+
+        def verify() -> None:
+            check_words(state["story"], state["book"])
+
+        # parse() decodes again: its "parse" time is measured minus a separate decode
+        return [("decode", lambda: decode(data)), ("parse", parse), ("language", language),
+                ("render", render_), ("cover", cover), ("package", package_),
+                ("verify", verify)]
+
+    return run
+
+
+def owner(filename: str) -> str:
+    if filename.startswith("~") or filename.startswith("<"):
+        return "C built-ins"
+    if f"{os.sep}fic2epub{os.sep}" in filename and "site-packages" not in filename:
+        return "fic2epub's Python"
+    if "site-packages" in filename or "dist-packages" in filename:
+        return "third-party Python"
+    return "Python's standard library"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stories", type=int, default=300)
+    ap.add_argument("--warm-up", type=int, default=100)
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--rates", default=None,
+                    help="FLOOR,PANDOC,CALIBRE stories/s from bench_batch.py: print the "
+                         "CPU budget a story has to meet the targets")
+    ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="fic2epub-stages-"))
+    files = build_corpus(work / "corpus-stages", args.stories + args.warm_up)
+    os.environ.setdefault("XDG_CACHE_HOME", str(work / "cache"))
+    from fic2epub.pipeline import warm_up
+
+    warm_up()
+    run = stage_calls()
+    inputs = [(p.read_bytes(), p.name) for p in files]
+    for data, name in inputs[args.stories:]:
+        for _stage, call in run(data, name):
+            call()
+
+    spent = dict.fromkeys(STAGES, 0.0)
+    profiles = {s: cProfile.Profile() for s in STAGES} if args.profile else {}
+    for data, name in inputs[:args.stories]:
+        for stage, call in run(data, name):
+            prof = profiles.get(stage)
+            start = time.process_time()
+            if prof is not None:
+                prof.runcall(call)
+            else:
+                call()
+            spent[stage] += time.process_time() - start
+    spent["parse"] = max(0.0, spent["parse"] - spent["decode"])  # parse() decodes too
+
+    n = args.stories
+    total = sum(spent.values())
+    print(f"{n} stories from {work / 'corpus-stages'}, after {args.warm_up} to warm up;"
+          f" CPU ms a story{' (under cProfile: slower than without)' if args.profile else ''}")
+    for stage in STAGES:
+        print(f"  {stage:<9} {1000 * spent[stage] / n:7.2f} ms  {100 * spent[stage] / total:5.1f}%")
+    print(f"  {'total':<9} {1000 * total / n:7.2f} ms")
+
+    if args.profile:
+        print("\nwhose code the time is in (cProfile's own time of each function):")
+        kinds = ["fic2epub's Python", "C built-ins", "third-party Python",
+                 "Python's standard library"]
+        print(f"  {'stage':<9}" + "".join(f"{k:>27}" for k in kinds))
+        sums = dict.fromkeys(kinds, 0.0)
+        for stage in STAGES:
+            stats = pstats.Stats(profiles[stage]).stats  # type: ignore[attr-defined]
+            by = dict.fromkeys(kinds, 0.0)
+            for (filename, _line, _func), (_cc, _nc, tottime, _ct, _callers) in stats.items():
+                by[owner(filename)] += tottime
+            whole = sum(by.values()) or 1.0
+            for k in kinds:
+                sums[k] += by[k]
+            print(f"  {stage:<9}" + "".join(f"{100 * by[k] / whole:26.0f}%" for k in kinds))
+        whole = sum(sums.values()) or 1.0
+        print(f"  {'all':<9}" + "".join(f"{100 * sums[k] / whole:26.0f}%" for k in kinds))
+
+    if args.rates:
+        floor, pandoc, calibre = (float(x) for x in args.rates.split(","))
+        print(f"\nCPU budget a story, on {args.cores} cores, for each target "
+              f"(now: {1000 * total / n:.1f} ms in these stages alone):")
+        for label, rate in ((f"within 5x of the floor ({floor:g}/s)", floor / 5),
+                            (f">= 20x pandoc ({pandoc:g}/s)", pandoc * 20),
+                            (f">= 200x calibre ({calibre:g}/s)", calibre * 200)):
+            print(f"  {label:<34} needs {rate:6.1f} stories/s = "
+                  f"{1000 * args.cores / rate:5.1f} ms CPU a story")
+
+
+if __name__ == "__main__":
+    main()
