@@ -86,10 +86,14 @@ def stage_calls() -> Callable[[bytes, str], list[tuple[str, Callable[[], object]
 
 
 def owner(filename: str) -> str:
+    import fic2epub
+
     if filename.startswith("~") or filename.startswith("<"):
         return "C built-ins"
-    if f"{os.sep}fic2epub{os.sep}" in filename and "site-packages" not in filename:
+    if filename.startswith(str(Path(fic2epub.__file__).resolve().parent) + os.sep):
         return "fic2epub's Python"
+    if filename == str(Path(__file__).resolve()):
+        return "fic2epub's Python"  # this script's own glue around each stage's call
     if "site-packages" in filename or "dist-packages" in filename:
         return "third-party Python"
     return "Python's standard library"
@@ -141,7 +145,8 @@ def main() -> None:
     print(f"  {'total':<9} {1000 * total / n:7.2f} ms")
 
     if args.profile:
-        print("\nwhose code the time is in (cProfile's own time of each function):")
+        print("\nwhose code the time is in (cProfile's own time of each function; the parse"
+              " row includes decoding again, as pipeline.parse decodes):")
         kinds = ["fic2epub's Python", "C built-ins", "third-party Python",
                  "Python's standard library"]
         print(f"  {'stage':<9}" + "".join(f"{k:>27}" for k in kinds))

@@ -53,11 +53,14 @@ def instructions(files: list[Path], warm: int, count: int, env: dict[str, str],
         env=env, cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"perf stat failed: {proc.stderr.strip()[-500:]}")
+    counts = []  # one line, or one per kind of core (cpu_core/instructions/, cpu_atom/...)
     for line in proc.stderr.splitlines():
         fields = line.split(",")
-        if len(fields) > 2 and fields[2].startswith("instructions") and fields[0].isdigit():
-            return int(fields[0])
-    sys.exit(f"perf stat printed no instruction count: {proc.stderr.strip()[-500:]}")
+        if len(fields) > 2 and "instructions" in fields[2] and fields[0].isdigit():
+            counts.append(int(fields[0]))
+    if not counts:
+        sys.exit(f"perf stat printed no instruction count: {proc.stderr.strip()[-500:]}")
+    return sum(counts)
 
 
 def main() -> None:

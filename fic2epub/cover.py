@@ -484,6 +484,10 @@ def _self_check(font: ImageFont.FreeTypeFont) -> bool:
 _CACHE_VERSION = 1  # bump when what is cached depends on something the key misses
 
 
+_ENTRY_NAME = re.compile(r"[a-z]+-[0-9a-f]{32}")
+"""How this cache's entry files are named (``KIND-DIGEST``): the only files pruned."""
+
+
 def _cache_folder() -> Path | None:
     root = cache_root()
     return None if root is None else root / "covers"
@@ -534,7 +538,7 @@ class _Entry:
         """Write the key, ``body`` and a digest of both (a reader checks it); any failure
         is ignored."""
         data = self.key + body
-        write_entry(self.path, data + hashlib.sha256(data).digest())
+        write_entry(self.path, data + hashlib.sha256(data).digest(), _ENTRY_NAME)
 
 
 def _remembered(kind: str, detail: Callable[[], str]) -> _Entry | None:

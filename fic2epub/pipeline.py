@@ -138,8 +138,9 @@ def default_css() -> bytes:
     try:
         return resources.files("fic2epub.styles").joinpath("default.css").read_bytes()
     except (ModuleNotFoundError, FileNotFoundError):
-        checkout = Path(__file__).resolve().parent.parent / "styles" / "default.css"
-        if checkout.is_file():
+        project = Path(__file__).resolve().parent.parent  # a checkout: not site-packages
+        checkout = project / "styles" / "default.css"
+        if (project / "pyproject.toml").is_file() and checkout.is_file():
             return checkout.read_bytes()
         raise
 

@@ -10,13 +10,16 @@ Entries are named by what they depend on (versions, source files), so an upgrade
 changed dictionary leaves the old ones unused. An entry is marked as used (its
 modification time) when it is read, at most once a day, and writing a new entry removes
 the entries of its folder that have not been used for :data:`STALE_AFTER` seconds: the
-cache keeps what is in use, however many versions come and go.
+cache keeps what is in use, however many versions come and go. Entries live in
+subfolders (``covers/``, ``proof/``); only those are pruned, and only of files named as
+their entries are.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -69,34 +72,49 @@ def used(path: Path) -> None:
             os.utime(path)
 
 
-def write_entry(path: Path, data: bytes) -> bool:
-    """:func:`write_file` for an entry of the cache folder; the first write into a folder
-    in a process also removes that folder's files not used for :data:`STALE_AFTER`
-    seconds. Nothing is ever removed outside :func:`cache_root`."""
+def write_entry(path: Path, data: bytes, entries: re.Pattern[str]) -> bool:
+    """:func:`write_file` for an entry of a folder inside the cache folder; the first write
+    into a folder in a process also removes that folder's stale entries
+    (:func:`prune`): files whose names ``entries`` matches in full (and their leftover
+    temporary files) not used for :data:`STALE_AFTER` seconds."""
     written = write_file(path, data)
     folder = path.parent
     if written and folder not in _pruned:
         _pruned.add(folder)
-        prune(folder)
+        prune(folder, entries)
     return written
 
 
-def prune(folder: Path, now: float | None = None) -> int:
-    """Remove the files (not folders) in ``folder`` not used for :data:`STALE_AFTER`
-    seconds, if ``folder`` is the cache folder or inside it; how many were removed."""
+def prune(folder: Path, entries: re.Pattern[str], now: float | None = None) -> int:
+    """Remove the files in ``folder`` that are cache entries (names ``entries`` matches in
+    full, or a temporary file of such a name) and have not been used for
+    :data:`STALE_AFTER` seconds; how many were removed. Only in a folder strictly inside
+    :func:`cache_root` (its real path, symbolic links resolved), never in the cache folder
+    itself: that may be any folder the user named (``FIC2EPUB_CACHE_DIR=~``), and nothing
+    but fic2epub's own entries is ever removed."""
     root = cache_root()
     try:
-        if root is None or not folder.resolve().is_relative_to(root.resolve()):
+        if root is None:
             return 0
-        entries = list(os.scandir(folder))
-    except OSError:
+        real, real_root = folder.resolve(), root.resolve()
+        if real == real_root or not real.is_relative_to(real_root):
+            return 0
+        found = list(os.scandir(real))
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
         return 0
     limit = (time.time() if now is None else now) - STALE_AFTER
     removed = 0
-    for entry in entries:
+    for entry in found:
+        temp = _TEMP.fullmatch(entry.name)
+        if not entries.fullmatch(temp.group(1) if temp else entry.name):
+            continue
         with contextlib.suppress(OSError):
             if entry.is_file(follow_symlinks=False) and entry.stat(
                     follow_symlinks=False).st_mtime < limit:
                 os.unlink(entry.path)
                 removed += 1
     return removed
+
+
+_TEMP = re.compile(r"\.(.+)-[a-z0-9_]+\.tmp")
+"""A temporary file of :func:`write_file` (``.NAME-RANDOM.tmp``), left by a crash."""

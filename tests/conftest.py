@@ -143,27 +143,27 @@ def every_epub_checked(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each test that has a ``tmp_path``: EPUBCheck on every ``*.epub`` the test
     left there that no test has checked yet (by content), so that no book a test writes
     escapes EPUBCheck, whether or not the test asked for it. An EPUB that is not clean
-    (any error, warning or fatal) fails the test at teardown. Tests that write broken
-    books on purpose say so with ``@pytest.mark.broken_epubs``."""
+    (any error, warning or fatal; now or when the same bytes were checked before) fails
+    the test at teardown. Tests that write broken books on purpose say so with
+    ``@pytest.mark.broken_epubs``."""
     if "tmp_path" not in request.fixturenames or \
             request.node.get_closest_marker("broken_epubs") is not None:
         yield
         return
     folder: Path = request.getfixturevalue("tmp_path")  # now: torn down after this one
     yield
-    todo: dict[str, Path] = {}
+    found: dict[str, list[Path]] = {}  # digest -> the files with those bytes
     for path in sorted(folder.rglob("*.epub")):
         if path.is_file():
-            digest = _sha256(path)
-            if digest not in _CHECKED:
-                todo.setdefault(digest, path)
-    if not todo:
-        return
-    require(java_available(), "Java is required for EPUBCheck in CI",
-            "Java is not installed: EPUBCheck cannot run")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reports = list(pool.map(run_epubcheck, todo.values()))
-    _SWEPT.extend(reports)
-    bad = [r for r in reports if not r.clean]
+            found.setdefault(_sha256(path), []).append(path)
+    todo = {digest: paths[0] for digest, paths in found.items() if digest not in _CHECKED}
+    if todo:
+        require(java_available(), "Java is required for EPUBCheck in CI",
+                "Java is not installed: EPUBCheck cannot run")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            _SWEPT.extend(pool.map(run_epubcheck, todo.values()))
+    # every file whose bytes are not clean, checked now or before
+    bad = [(path, _CHECKED[digest]) for digest, paths in found.items() for path in paths
+           if not _CHECKED[digest].clean]
     assert not bad, "EPUBCheck on the EPUBs this test wrote: " + "; ".join(
-        f"{r.path.relative_to(folder)}: {r.messages[:3]}" for r in bad)
+        f"{path.relative_to(folder)}: {r.messages[:3]}" for path, r in bad)

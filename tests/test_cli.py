@@ -149,17 +149,19 @@ def test_inspect_text_and_bad_file(runner: CliRunner, tmp_path: Path) -> None:
     assert res.exit_code == 1 and res.stderr.strip().count("\n") == 0 and "PNG" in res.stderr
 
 
+@pytest.mark.parametrize("error", [ModuleNotFoundError, FileNotFoundError])
 def test_stylesheet_found_without_the_installed_styles_package(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, error: type[Exception]) -> None:
     """Run from a source checkout that is not installed (or with an install that points
-    elsewhere), ``fic2epub.styles`` cannot be imported: the stylesheet then comes from the
-    checkout's ``styles/`` folder instead of every build failing."""
+    elsewhere), ``fic2epub.styles`` cannot be imported (or lacks the file): the
+    stylesheet then comes from the checkout's ``styles/`` folder instead of every build
+    failing."""
     from importlib import resources
 
     from fic2epub import pipeline
 
     def missing(name: str) -> object:
-        raise ModuleNotFoundError(f"No module named {name!r}")
+        raise error(f"No module named {name!r}")
 
     monkeypatch.setattr(resources, "files", missing)
     pipeline.default_css.cache_clear()

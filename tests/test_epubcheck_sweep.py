@@ -27,8 +27,25 @@ def test_says_it_writes_broken_epubs(tmp_path):
 
 def test_writes_no_epub(tmp_path):
     (tmp_path / "notes.txt").write_text("no book here")
+
+def test_leaves_a_good_book(tmp_path):
+    from fic2epub.pipeline import convert
+    story = b"Title: Good\\n\\nA short story, with a few words in it, and an end.\\n"
+    (tmp_path / "good.epub").write_bytes(convert(story, "good.txt").epub)
+
+def test_leaves_the_same_broken_bytes_twice(tmp_path):
+    (tmp_path / "a.epub").write_bytes(b"broken twice")
+    (tmp_path / "b.epub").write_bytes(b"broken twice")
+
+def test_leaves_bytes_already_found_broken(tmp_path):
+    (tmp_path / "again.epub").write_bytes(b"broken twice")
 """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_leaves_a_broken_epub*",
-                                 "*EPUBCheck on the EPUBs this test wrote: deep/book.epub*"])
+    # a test whose teardown fails counts as passed (its call) and as an error
+    result.assert_outcomes(passed=6, errors=3)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_leaves_a_broken_epub*",
+        "*EPUBCheck on the EPUBs this test wrote: deep/book.epub*",
+        "*EPUBCheck on the EPUBs this test wrote: a.epub*b.epub*",
+        "*EPUBCheck on the EPUBs this test wrote: again.epub*",
+        "EPUBCheck: 3 different EPUBs checked in this session, 3 of them by the sweep*"])

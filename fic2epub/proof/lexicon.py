@@ -14,6 +14,7 @@ import gc
 import marshal
 import math
 import os
+import re
 import warnings
 from functools import lru_cache
 from importlib import resources
@@ -61,14 +62,18 @@ def _cache_key(*paths: Path) -> str:
     return "_".join(parts)
 
 
+_ENTRY_NAME = re.compile(r"[\w-]+_\d+_.+\.marshal")
+"""How this cache's entry files are named (``NAME_VERSION_SOURCES.marshal``)."""
+
+
 def _cached(name: str, sources: tuple[Path, ...], build: Any) -> Any:
     """``build()``'s result, kept as a marshal file keyed by the source files' size and
     modification time; rebuilt when they change or the cache cannot be read."""
-    folder = cache_root()
+    root = cache_root()
     target = None
-    if folder is not None:
+    if root is not None:
         try:
-            target = folder / f"{name}_{_cache_key(*sources)}.marshal"
+            target = root / "proof" / f"{name}_{_cache_key(*sources)}.marshal"
             with target.open("rb") as f:
                 value = marshal.load(f)
             used(target)
@@ -77,7 +82,7 @@ def _cached(name: str, sources: tuple[Path, ...], build: Any) -> Any:
             pass
     value = build()
     if target is not None:
-        write_entry(target, marshal.dumps(value))
+        write_entry(target, marshal.dumps(value), _ENTRY_NAME)
     return value
 
 
