@@ -64,6 +64,10 @@ def write_file(path: Path, data: bytes) -> bool:
             os.unlink(tmp)  # gone already when the rename succeeded
 
 
+_TEMP = re.compile(r"\.(.+)-[a-z0-9_]+\.tmp")
+"""A temporary file of :func:`write_file` (``.NAME-RANDOM.tmp``), left by a crash."""
+
+
 def used(path: Path) -> None:
     """Mark a cache entry just read as in use (its modification time), at most once a
     day; any failure is ignored."""
@@ -115,6 +119,3 @@ def prune(folder: Path, entries: re.Pattern[str], now: float | None = None) -> i
                 removed += 1
     return removed
 
-
-_TEMP = re.compile(r"\.(.+)-[a-z0-9_]+\.tmp")
-"""A temporary file of :func:`write_file` (``.NAME-RANDOM.tmp``), left by a crash."""

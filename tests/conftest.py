@@ -92,9 +92,12 @@ def _sha256(path: Path) -> str:
 
 def run_epubcheck(path: Path) -> CheckReport:
     """EPUBCheck 5.3 on one EPUB, via `java -jar` (Debian's wrapper fails here)."""
-    digest = _sha256(path)
-    report = _epubcheck(path)
-    _CHECKED[digest] = report
+    return _check_as(_sha256(path), path)
+
+
+def _check_as(digest: str, path: Path) -> CheckReport:
+    """EPUBCheck on ``path``, whose bytes hash to ``digest``, recorded in _CHECKED."""
+    report = _CHECKED[digest] = _epubcheck(path)
     return report
 
 
@@ -161,7 +164,7 @@ def every_epub_checked(request: pytest.FixtureRequest) -> Iterator[None]:
         require(java_available(), "Java is required for EPUBCheck in CI",
                 "Java is not installed: EPUBCheck cannot run")
         with ThreadPoolExecutor(max_workers=2) as pool:
-            _SWEPT.extend(pool.map(run_epubcheck, todo.values()))
+            _SWEPT.extend(pool.map(_check_as, todo.keys(), todo.values()))
     # every file whose bytes are not clean, checked now or before
     bad = [(path, _CHECKED[digest]) for digest, paths in found.items() for path in paths
            if not _CHECKED[digest].clean]
