@@ -13,27 +13,25 @@ import gc
 import hashlib
 import itertools
 import json
-import multiprocessing
-import multiprocessing.context
+import os
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .files import convert_file, prepare_file, write_book
 from .model import Config, Result
 from .usercache import write_file
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from multiprocessing.context import BaseContext
+
+# multiprocessing and concurrent.futures (~30 ms to import) are imported where a batch
+# converts, not with this module: a build with every book up to date does not need them.
 
 CACHE_FILE = ".fic2epub-cache.json"
 
@@ -85,9 +83,9 @@ class Cache:
         self.saved_at = time.monotonic()
 
     @staticmethod
-    def _stat(source: Path) -> tuple[int, int] | None:
+    def _stat(source: str) -> tuple[int, int] | None:
         try:
-            st = source.stat()
+            st = os.stat(source)
         except OSError:
             return None
         return st.st_size, st.st_mtime_ns
@@ -103,9 +101,11 @@ class Cache:
         if task.output is None:
             return False
         entry = self.entries.get(task.output)
-        if not entry or entry.get("key") != task.key or not Path(task.output).is_file():
+        # os.path, not pathlib: this runs for every file of a batch, most often for a
+        # build in which nothing changed
+        if not entry or entry.get("key") != task.key or not os.path.isfile(task.output):
             return False
-        stat = self._stat(Path(task.source))
+        stat = self._stat(task.source)
         if stat is None:
             return False
         if [stat[0], stat[1]] == entry.get("stat"):
@@ -120,7 +120,7 @@ class Cache:
     def record(self, task: Task, result: Result) -> None:
         if task.output is None or not result.ok:
             return
-        stat = self._stat(Path(task.source))
+        stat = self._stat(task.source)
         digest = self._digest(Path(task.source))
         if stat is None or digest is None:
             return
@@ -155,11 +155,13 @@ def serial(tasks: Iterable[Task]) -> Iterator[Result]:
         yield run_task(task)
 
 
-def _fork_context() -> multiprocessing.context.BaseContext | None:
+def _fork_context() -> BaseContext | None:
     """Fork on Linux: workers then share the parent's loaded modules and models
     (copy-on-write) instead of each loading its own copy. Elsewhere the platform's
     default (spawn on macOS and Windows, where forking a process that has loaded system
     frameworks is unsafe)."""
+    import multiprocessing
+
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return None
     return multiprocessing.get_context("fork")
@@ -190,6 +192,8 @@ def run_tasks(tasks: list[Task]) -> list[Result]:
     a third of a conversion's CPU time), and the waits now overlap with CPU work. At most
     one book waits to be written, so memory stays bounded; every write has finished, and
     its outcome is in its Result, before the results are returned."""
+    from concurrent.futures import ThreadPoolExecutor
+
     results: list[Result] = []
     writing: Future[None] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fic2epub-writer") as writer:
@@ -249,10 +253,13 @@ def process_pool(jobs: int) -> Executor:
 
 
 def _run_pool(queue: Iterator[list[Task]], jobs: int,
-              context: multiprocessing.context.BaseContext | None,
+              context: BaseContext | None,
               frozen: bool) -> Generator[Result, None, list[Task]]:
     """Run chunks from ``queue`` in one process pool, yielding results as they finish.
     Returns the tasks that were in flight if a worker died, else an empty list."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     window = max(1, jobs) * 3
     if frozen:
         gc.freeze()
@@ -286,8 +293,11 @@ def _run_pool(queue: Iterator[list[Task]], jobs: int,
 
 
 def _isolate(tasks: list[Task],
-             context: multiprocessing.context.BaseContext | None) -> Iterator[Result]:
+             context: BaseContext | None) -> Iterator[Result]:
     """Each task alone in a fresh one-worker pool: a worker that dies names its file."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     for task in tasks:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             try:

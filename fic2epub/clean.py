@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .model import Change, Changes, CleanOptions
+from .model import FIXER_NAMES, Change, Changes, CleanOptions
 
 Edit = tuple[int, int, str]
 """Replace ``text[start:end]`` with the string."""
@@ -269,7 +269,8 @@ FIXERS: dict[str, Callable[[str], list[Edit]]] = {
 }
 """Inline fixers in the order they run; ``emphasis`` runs last (it removes markers)."""
 
-FIXER_NAMES = (*FIXERS, "emphasis")
+if (*FIXERS, "emphasis") != FIXER_NAMES:  # the names the options take, kept in model
+    raise ImportError("fic2epub.model.FIXER_NAMES does not name clean.FIXERS in order")
 
 
 @dataclass(frozen=True)

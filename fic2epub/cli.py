@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from . import __version__, batch
-from .clean import FIXER_NAMES
 from .errors import ConfigError, CoverError, Fic2EpubError
 from .files import (
     combine_files,
@@ -26,7 +25,7 @@ from .files import (
     safe_stem,
     suffix_for,
 )
-from .model import CleanOptions, Config, Result, Story
+from .model import FIXER_NAMES, CleanOptions, Config, Result, Story
 from .proof.cli import proof, proof_beside
 from .settings import FolderSettings
 

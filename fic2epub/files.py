@@ -72,8 +72,10 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
 
 def safe_stem(name: str) -> str:
     """A file name stem that is legal on every file system and e-reader."""
-    s = unicodedata.normalize("NFKD", name)
-    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = name
+    if not s.isascii():  # ASCII has nothing to decompose (and most names are ASCII)
+        s = unicodedata.normalize("NFKD", s)
+        s = "".join(c for c in s if not unicodedata.combining(c))
     s = re.sub(r"[^A-Za-z0-9._-]+", "_", s)
     s = re.sub(r"_{2,}", "_", s).strip("._-")
     s = s[:MAX_NAME].rstrip(" ._-")

@@ -226,6 +226,12 @@ class Finding:
     suggestions: list[str] = field(default_factory=list)
 
 
+FIXER_NAMES = ("whitespace", "dashes", "ellipses", "quotes", "emphasis")
+"""The cleaner's fixers, in the order they run (``clean.FIXERS``, then ``emphasis``): the
+names ``--no-fix`` and a settings file's ``no_fix`` take. Here rather than in
+:mod:`fic2epub.clean` so that the command line knows them without loading the cleaner."""
+
+
 @dataclass(frozen=True)
 class CleanOptions:
     """Switches for the cleaner's fixers; each named fixer can be turned off."""

@@ -22,9 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .clean import FIXER_NAMES
 from .errors import ConfigError
-from .model import CleanOptions, Config
+from .model import FIXER_NAMES, CleanOptions, Config
 
 if sys.version_info >= (3, 11):
     import tomllib

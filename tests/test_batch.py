@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -117,6 +118,34 @@ def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
     _, sixth, _ = _build([str(src), "-o", str(out), "--no-fix", "quotes"])
     assert sixth["summary"]["skipped"] == 4  # a forced build still records what it made
     assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
+
+
+_UP_TO_DATE = """
+import sys
+from fic2epub.cli import cli
+sys.argv = ["fic2epub", "build", sys.argv[1], "-o", sys.argv[2], "-q", "--json"]
+try:
+    cli()
+except SystemExit as exc:
+    status = exc.code
+heavy = ["multiprocessing", "concurrent.futures", "fic2epub.pipeline", "fic2epub.clean",
+         "fic2epub.cover", "PIL", "ebooklib", "lxml", "ftfy", "tqdm"]
+print(status, *[m for m in heavy if m in sys.modules], file=sys.stderr)
+"""
+
+
+def test_an_up_to_date_build_loads_no_conversion_code(tmp_path: Path) -> None:
+    """A second build of an unchanged folder (every CI run after the first) only stats
+    files: it must not pay for loading the converter, the process pool or their
+    libraries (they are imported where a file is converted, not at the top of a module)."""
+    out = tmp_path / "out"
+    code, first, _ = _build([str(INPUT), "-o", str(out)])
+    assert code == 0 and first["summary"]["converted"] == 4
+    proc = subprocess.run([sys.executable, "-c", _UP_TO_DATE, str(INPUT), str(out)],
+                          capture_output=True, text=True, check=False)
+    summary = json.loads(proc.stdout)["summary"]
+    assert summary["skipped"] == 4 and summary["converted"] == 0
+    assert proc.stderr.split() == ["0"]  # exit status 0, and none of the heavy modules
 
 
 def test_check_writes_nothing_and_sets_exit_status(tmp_path: Path) -> None:
