@@ -8,7 +8,11 @@ Peers (Debian packages): `apt-get install pandoc calibre`. A missing peer is ski
 pandoc and calibre start one process per story, as users run them, JOBS at a time.
 pandoc converts the first --peer-sample stories (default: all of them), calibre the
 first --calibre-sample (default 100: at ~0.7 s a story all 1,000 would take ~6 minutes
-on 2 cores); both are the same files fic2epub converts, and rates are per story.
+on 2 cores); both are the same files fic2epub converts, and rates are per story. Their
+samples are split into one share per round (every third story with --repeat 3), each
+converted right after that round's fic2epub build, and each ratio is fic2epub's rate in
+a round over the peer's rate in the share that followed it: the median of those is the
+figure printed against the target.
 fic2epub runs as its CLI, `fic2epub build DIR -o OUT -j JOBS -q --force`, over the whole
 corpus. The floor is one process reading each file and writing it deflated into a zip.
 Memory is measured in a separate build (sampling every process's RSS and PSS costs CPU
@@ -20,7 +24,8 @@ the timed builds.
 This machine's speed can change by 2x from one minute to the next (a VM sharing its
 cores), and a rate measured a minute apart from another says little about their ratio.
 So the floor and fic2epub's first build run --repeat times (default 3), one after the
-other in turn, and their medians are compared; every run is printed. Before each timed
+other in turn, each followed by a share of the peers' stories (above), and the ratios of
+each round are compared, their median printed; every run is printed. Before each timed
 run the disk is synced, so that no run pays for writing back what the one before wrote.
 
 The corpus is deterministic: story-sized pieces (1,500-4,500 words) cut from
@@ -169,10 +174,11 @@ install caches it at the first run, here the untimed set-up run)."""
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
-def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> float | None:
+def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> tuple[float, float] | None:
+    """Wall seconds and CPU seconds (user + system, all its processes) for ``name`` to
+    convert ``files``, JOBS processes at a time; None when it is not installed."""
     exe = {"pandoc": "pandoc", "calibre": "ebook-convert"}[name]
     if shutil.which(exe) is None:
-        print(f"{name}: not installed, skipped (apt-get install {name})")
         return None
     out.mkdir(parents=True, exist_ok=True)
 
@@ -186,13 +192,14 @@ def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> float | None
 
     from concurrent.futures import ThreadPoolExecutor
 
+    cpu = _children_cpu()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         ok = list(pool.map(one, files))
     elapsed = time.perf_counter() - start
     if not all(ok):
         print(f"{name}: {ok.count(False)} of {len(files)} stories failed to convert")
-    return elapsed
+    return elapsed, _children_cpu() - cpu
 
 
 def floor(files: list[Path], out: Path) -> float:
@@ -240,9 +247,19 @@ def main() -> None:
 
     out = work / "out"
     shutil.rmtree(work / "out-memory", ignore_errors=True)
+    rounds = max(1, args.repeat)
+    peer_sample = len(files) if args.peer_sample is None else min(args.peer_sample, len(files))
+    peers = {"pandoc": peer_sample, "calibre": min(args.calibre_sample, peer_sample)}
+    for name in list(peers):
+        exe = {"pandoc": "pandoc", "calibre": "ebook-convert"}[name]
+        if peers[name] and shutil.which(exe) is None:
+            print(f"{name}: not installed, skipped (apt-get install {name})")
+            peers[name] = 0
     floors: list[float] = []
     firsts: list[tuple[float, float]] = []  # (seconds, CPU seconds)
-    for k in range(max(1, args.repeat)):
+    # name -> (round, stories, wall seconds, CPU seconds) of each share
+    peer_runs: dict[str, list[tuple[int, int, float, float]]] = {n: [] for n in peers}
+    for k in range(rounds):
         shutil.rmtree(work / "floor", ignore_errors=True)
         os.sync()
         floors.append(floor(files, work / "floor"))
@@ -250,9 +267,25 @@ def main() -> None:
         os.sync()
         t, _, _, _, cpu = run_fic2epub(src, out, args.jobs)
         firsts.append((t, cpu))
-        print(f"run {k + 1}: floor {floors[-1]:.2f} s ({len(files) / floors[-1]:.1f}/s), "
-              f"fic2epub {t:.2f} s ({len(files) / t:.1f}/s, {1000 * cpu / len(files):.1f} ms "
-              f"CPU a story)")
+        rate_k = len(files) / t
+        line = (f"run {k + 1}: floor {floors[-1]:.2f} s ({len(files) / floors[-1]:.1f}/s), "
+                f"fic2epub {t:.2f} s ({rate_k:.1f}/s, {1000 * cpu / len(files):.1f} ms "
+                f"CPU a story)")
+        for name, n in peers.items():
+            # each round converts its own share of the sample (every ROUNDS-th story),
+            # right after fic2epub's run, so that the two rates share the machine's mood
+            share = files[:n][k::rounds]
+            if not share:
+                continue
+            shutil.rmtree(work / name, ignore_errors=True)
+            os.sync()
+            got = run_peer(name, share, work / name, args.jobs)
+            if got is not None:
+                peer_runs[name].append((k, len(share), *got))
+                peer_rate = len(share) / got[0]
+                line += (f", {name} {len(share)} in {got[0]:.2f} s ({peer_rate:.2f}/s: "
+                         f"fic2epub {rate_k / peer_rate:.1f}x)")
+        print(line)
     t_floor = statistics.median(floors)
     rate_floor = len(files) / t_floor
     t_first = statistics.median(t for t, _ in firsts)
@@ -265,26 +298,34 @@ def main() -> None:
                                                       memory=True)
 
     print()
-    print(f"{'tool':<10} {'stories':>8} {'seconds':>9} {'stories/s':>10}")
-    print(f"{'floor':<10} {len(files):>8} {t_floor:>9.2f} {rate_floor:>10.1f}"
-          + (f"  (median of {len(floors)})" if len(floors) > 1 else ""))
-    print(f"{'fic2epub':<10} {len(files):>8} {t_first:>9.2f} {rate:>10.1f}"
-          + (f"  (median of {len(firsts)})" if len(firsts) > 1 else ""))
-    rates = {}
-    peer_sample = len(files) if args.peer_sample is None else args.peer_sample
-    if peer_sample:
-        for name, n in (("pandoc", peer_sample), ("calibre", min(args.calibre_sample,
-                                                                 peer_sample))):
-            sample = files[:n]
-            os.sync()
-            t_peer = run_peer(name, sample, work / name, args.jobs)
-            if t_peer is not None:
-                rates[name] = len(sample) / t_peer
-                print(f"{name:<10} {len(sample):>8} {t_peer:>9.2f} {rates[name]:>10.1f}")
+    print(f"{'tool':<10} {'stories':>8} {'seconds':>9} {'stories/s':>10} {'CPU ms a story':>15}")
+    print(f"{'floor':<10} {len(files):>8} {t_floor:>9.2f} {rate_floor:>10.1f} {'':>15}"
+          + (f"  (median of {len(floors)} runs)" if len(floors) > 1 else ""))
+    print(f"{'fic2epub':<10} {len(files):>8} {t_first:>9.2f} {rate:>10.1f} "
+          f"{1000 * cpu_first / len(files):>15.1f}"
+          + (f"  (median of {len(firsts)} runs)" if len(firsts) > 1 else ""))
+    ratios: dict[str, list[float]] = {}
+    for name, runs in peer_runs.items():
+        if not runs:
+            continue
+        n = sum(r[1] for r in runs)
+        secs = sum(r[2] for r in runs)
+        cpu = sum(r[3] for r in runs)
+        print(f"{name:<10} {n:>8} {secs:>9.2f} {n / secs:>10.2f} {1000 * cpu / n:>15.1f}"
+              + (f"  (in {len(runs)} shares, one after each fic2epub run)" if len(runs) > 1
+                 else ""))
+        # each fic2epub run against the share converted right after it
+        ratios[name] = [(len(files) / firsts[k][0]) / (count / secs_k)
+                        for k, count, secs_k, _ in runs]
     print()
-    for name, r in rates.items():
-        print(f"fic2epub / {name}: {rate / r:.1f}x")
-    print(f"fic2epub vs floor: {rate_floor / rate:.1f}x slower than reading + zipping")
+    for name, rs in ratios.items():
+        print(f"fic2epub / {name}: {statistics.median(rs):.1f}x (median of the runs: "
+              f"{', '.join(f'{r:.1f}x' for r in rs)}); target {20 if name == 'pandoc' else 200}x")
+    floor_ratios = [(len(files) / f) / (len(files) / t) for f, (t, _) in zip(floors, firsts,
+                                                                          strict=True)]
+    print(f"fic2epub vs floor: {statistics.median(floor_ratios):.1f}x slower than reading + "
+          f"zipping (median of the runs: {', '.join(f'{r:.1f}x' for r in floor_ratios)}); "
+          f"target 5x")
     print(f"peak memory, fic2epub over {len(files)} stories: {peak_pss / 2**20:.0f} MB PSS "
           f"(all processes, shared pages counted once), {peak_all / 2**20:.0f} MB RSS summed "
           f"over processes, {peak_one / 2**20:.0f} MB largest single process")
