@@ -19,6 +19,16 @@ whose code it was in: fic2epub's own Python, C built-ins (``str`` and ``re`` met
 Python parts, Pillow's Python parts, ftfy, ...). cProfile slows Python code more than C
 code, so these shares lean towards fic2epub's own code.
 
+With ``--sampled`` the loop runs again in a child process under the sampling profiler
+py-spy (``pip install py-spy``; it needs permission to trace a process: root, or
+``/proc/sys/kernel/yama/ptrace_scope`` 0), which does not slow the code it watches. Each
+sample is put down to the outermost library that fic2epub's code had called at that
+moment (ebooklib, the standard library's zipfile, Pillow, fastText, ...; below the
+innermost frame of fic2epub's, so a wrapper that calls back into fic2epub does not count),
+or to fic2epub itself when it was in its own code or in a C built-in that its code called
+directly (``str.replace``, a regex, lxml's parser): what a faster fic2epub could save at
+most, and what it could not save while it calls the same libraries.
+
 The corpus is the one ``bench_batch.py`` builds (same seed), in --workdir.
 """
 
@@ -28,6 +38,9 @@ import argparse
 import cProfile
 import os
 import pstats
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,6 +112,113 @@ def owner(filename: str) -> str:
     return "Python's standard library"
 
 
+def _measure(run: Callable[[bytes, str], list[tuple[str, Callable[[], object]]]],
+             inputs: list[tuple[bytes, str]],
+             profiles: dict[str, cProfile.Profile]) -> dict[str, float]:
+    """CPU seconds of each stage over ``inputs`` (the frame ``--sampled`` looks for)."""
+    spent = dict.fromkeys(STAGES, 0.0)
+    for data, name in inputs:
+        for stage, call in run(data, name):
+            prof = profiles.get(stage)
+            start = time.process_time()
+            if prof is not None:
+                prof.runcall(call)
+            else:
+                call()
+            spent[stage] += time.process_time() - start
+    spent["parse"] = max(0.0, spent["parse"] - spent["decode"])  # parse() decodes too
+    return spent
+
+
+_STAGE_OF_CALL = {"<lambda>": "decode", "parse": "parse (+decode)", "language": "language",
+                  "render_": "render", "cover": "cover", "package_": "package",
+                  "verify": "verify"}
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+
+def library_of(filename: str) -> str | None:
+    """The library a frame of py-spy's raw output is in (``zipfile``, ``ebooklib``, ...),
+    or None for fic2epub, this script and code generated at run time (``<string>``:
+    dataclasses' ``__init__``, counted as its caller's)."""
+    if filename.startswith("<frozen "):
+        return filename[len("<frozen "):-1].split(".")[0]
+    if filename.startswith("<") or filename == Path(__file__).name:
+        return None
+    top = Path(filename).parts[0].removesuffix(".py")
+    if top in ("fic2epub", "bench_stages"):
+        return None
+    return top
+
+
+def classify_samples(raw: str) -> tuple[dict[str, dict[str, int]], int]:
+    """Samples of the measured loop in py-spy's raw output, counted by stage and by the
+    outermost library on the stack below fic2epub's code ("fic2epub" when there is none)."""
+    table: dict[str, dict[str, int]] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        names = [(m.group("func"), m.group("file")) if (m := _FRAME.match(f)) else (f, f)
+                 for f in frames]
+        at = next((i for i, (func, _f) in enumerate(names) if func == "_measure"), None)
+        if at is None or at + 1 >= len(names):
+            continue
+        # the stage's closure, named by its qualified name ("stage_calls.<locals>.run.
+        # <locals>.parse") or its plain name, by py-spy's version
+        stage = _STAGE_OF_CALL.get(names[at + 1][0].rpartition(".<locals>.")[2] or
+                                   names[at + 1][0], "other")
+        # the first library called after fic2epub's innermost frame: a library that
+        # calls back into fic2epub (functools.cached_property, say) does not own what
+        # runs inside the call, and the standard library helpers a library uses count
+        # as that library's
+        libs = [library_of(file) for _func, file in names[at + 1:]]
+        own = [i for i, lib in enumerate(libs) if lib is None and
+               not names[at + 1 + i][1].startswith("<")]
+        after = libs[own[-1] + 1:] if own else libs
+        who = next((lib for lib in after if lib is not None), "fic2epub")
+        row = table.setdefault(stage, {})
+        row[who] = row.get(who, 0) + int(count)
+        total += int(count)
+    return table, total
+
+
+def sampled(work: Path, stories: int, warm_up: int) -> None:
+    spy = shutil.which("py-spy")
+    if spy is None:
+        print("\n--sampled: py-spy is not installed (pip install py-spy); skipped")
+        return
+    out = work / "py-spy.txt"
+    cmd = [spy, "record", "--rate", "250", "--format", "raw", "--output", str(out), "--",
+           sys.executable, __file__, "--only-loop", "--stories", str(stories),
+           "--warm-up", str(warm_up), "--workdir", str(work)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not out.is_file():
+        print(f"\n--sampled: py-spy failed: {proc.stderr.strip()[-500:]}")
+        return
+    table, total = classify_samples(out.read_text(encoding="utf-8"))
+    if not total:
+        print("\n--sampled: no samples of the measured loop")
+        return
+    libs: dict[str, int] = {}
+    for row in table.values():
+        for who, n in row.items():
+            libs[who] = libs.get(who, 0) + n
+    print(f"\nwhose code the time is in (py-spy, {total} samples of the measured loop; a "
+          "library's share includes the C code it calls):")
+    for who, n in sorted(libs.items(), key=lambda kv: -kv[1]):
+        label = ("fic2epub (its Python and the C built-ins it calls)" if who == "fic2epub"
+                 else who)
+        print(f"  {label:<52} {100 * n / total:5.1f}%")
+    print("  by stage (share of all samples; fic2epub's part of the stage; the libraries):")
+    for stage, row in sorted(table.items(), key=lambda kv: -sum(kv[1].values())):
+        n = sum(row.values())
+        others = ", ".join(f"{who} {100 * k / n:.0f}%" for who, k in
+                           sorted(row.items(), key=lambda kv: -kv[1])
+                           if who != "fic2epub" and 100 * k / n >= 1)
+        print(f"    {stage:<16} {100 * n / total:5.1f}%  fic2epub "
+              f"{100 * row.get('fic2epub', 0) / n:3.0f}%  {others}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stories", type=int, default=300)
@@ -109,6 +229,9 @@ def main() -> None:
                     help="FLOOR,PANDOC,CALIBRE stories/s from bench_batch.py: print the "
                          "CPU budget a story has to meet the targets")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--sampled", action="store_true",
+                    help="also run the loop under py-spy and say whose code the time is in")
+    ap.add_argument("--only-loop", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="fic2epub-stages-"))
@@ -123,18 +246,10 @@ def main() -> None:
         for _stage, call in run(data, name):
             call()
 
-    spent = dict.fromkeys(STAGES, 0.0)
     profiles = {s: cProfile.Profile() for s in STAGES} if args.profile else {}
-    for data, name in inputs[:args.stories]:
-        for stage, call in run(data, name):
-            prof = profiles.get(stage)
-            start = time.process_time()
-            if prof is not None:
-                prof.runcall(call)
-            else:
-                call()
-            spent[stage] += time.process_time() - start
-    spent["parse"] = max(0.0, spent["parse"] - spent["decode"])  # parse() decodes too
+    spent = _measure(run, inputs[:args.stories], profiles)
+    if args.only_loop:
+        return
 
     n = args.stories
     total = sum(spent.values())
@@ -162,6 +277,9 @@ def main() -> None:
             print(f"  {stage:<9}" + "".join(f"{100 * by[k] / whole:26.0f}%" for k in kinds))
         whole = sum(sums.values()) or 1.0
         print(f"  {'all':<9}" + "".join(f"{100 * sums[k] / whole:26.0f}%" for k in kinds))
+
+    if args.sampled:
+        sampled(work, args.stories, args.warm_up)
 
     if args.rates:
         floor, pandoc, calibre = (float(x) for x in args.rates.split(","))
