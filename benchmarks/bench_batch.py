@@ -3,6 +3,7 @@ incremental figures.
 
     python3 benchmarks/bench_batch.py     # 1,000 stories; pandoc on all, calibre on 100
     python3 benchmarks/bench_batch.py --stories 10000 --peer-sample 0 --big-file-mb 50
+    python3 benchmarks/bench_batch.py --build-options '--no-cover --no-verify'
 
 Peers (Debian packages): `apt-get install pandoc calibre`. A missing peer is skipped.
 pandoc and calibre start one process per story, as users run them, JOBS at a time.
@@ -38,6 +39,7 @@ import argparse
 import os
 import random
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -147,7 +149,7 @@ def run_fic2epub(src: Path, out: Path, jobs: int, force: bool = True,
     """Wall seconds, peak RSS summed, peak PSS summed, peak single RSS (0 unless
     ``memory``), CPU seconds of the whole process tree (user + system)."""
     cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(out), "-j", str(jobs),
-           "-q"]
+           "-q", *BUILD_OPTIONS]
     if force:
         cmd.append("--force")
     cpu = _children_cpu()
@@ -164,6 +166,9 @@ def run_fic2epub(src: Path, out: Path, jobs: int, force: bool = True,
         return elapsed, 0, 0, 0, _children_cpu() - cpu
     return elapsed, peak.peak, peak.peak_pss, peak.peak_single, _children_cpu() - cpu
 
+
+BUILD_OPTIONS: list[str] = []
+"""More options for every fic2epub build (``--build-options``), e.g. ``--no-cover``."""
 
 ENV = dict(os.environ)
 """Environment of the fic2epub runs: main() points XDG_CACHE_HOME into the work folder.
@@ -226,7 +231,11 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of the floor and of fic2epub, in turn (medians compared)")
+    ap.add_argument("--build-options", default="",
+                    help="more options for fic2epub build, in one string (e.g. "
+                         "'--no-cover --no-verify', to see what a feature costs)")
     args = ap.parse_args()
+    BUILD_OPTIONS.extend(shlex.split(args.build_options))
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="fic2epub-bench-"))
     src = work / "corpus"
@@ -236,7 +245,8 @@ def main() -> None:
     words = sum(len(p.read_text(encoding="utf-8").split()) for p in files)
     print(f"corpus: {len(files)} stories, {words:,} words, "
           f"{sum(p.stat().st_size for p in files) / 1e6:.1f} MB, in {src}")
-    print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}")
+    print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}"
+          + (f"; fic2epub build {' '.join(BUILD_OPTIONS)}" if BUILD_OPTIONS else ""))
 
     # One story with an empty user cache: the first run of fic2epub on a machine fills it
     # (cover glyph check, coded blank covers); then one story with it, as every run after.
