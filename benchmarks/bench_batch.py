@@ -11,9 +11,9 @@ pandoc converts the first --peer-sample stories (default: all of them), calibre 
 first --calibre-sample (default 100: at ~0.7 s a story all 1,000 would take ~6 minutes
 on 2 cores); both are the same files fic2epub converts, and rates are per story. Their
 samples are split into one share per round (every third story with --repeat 3), each
-converted right after that round's fic2epub build, and each ratio is fic2epub's rate in
-a round over the peer's rate in the share that followed it: the median of those is the
-figure printed against the target.
+converted after that round's fic2epub build (pandoc's share first, then calibre's), and
+each ratio is fic2epub's rate in a round over the peer's rate in that round's share: the
+median of those is the figure printed against the target.
 fic2epub runs as its CLI, `fic2epub build DIR -o OUT -j JOBS -q --force`, over the whole
 corpus. The floor is one process reading each file and writing it deflated into a zip.
 Memory is measured in a separate build (sampling every process's RSS and PSS costs CPU
@@ -282,8 +282,8 @@ def main() -> None:
                 f"fic2epub {t:.2f} s ({rate_k:.1f}/s, {1000 * cpu / len(files):.1f} ms "
                 f"CPU a story)")
         for name, n in peers.items():
-            # each round converts its own share of the sample (every ROUNDS-th story),
-            # right after fic2epub's run, so that the two rates share the machine's mood
+            # each round converts its own share of the sample (every ROUNDS-th story)
+            # after fic2epub's run, so that the rates compared share the machine's mood
             share = files[:n][k::rounds]
             if not share:
                 continue

@@ -137,22 +137,28 @@ _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
 def library_of(filename: str) -> str | None:
-    """The library a frame of py-spy's raw output is in (``zipfile``, ``ebooklib``, ...),
-    or None for fic2epub, this script and code generated at run time (``<string>``:
-    dataclasses' ``__init__``, counted as its caller's)."""
+    """The library a frame of py-spy's raw output is in (``zipfile``, ``ebooklib``, ...);
+    None for fic2epub and this script; "" for frames that count as their caller's: code
+    generated at run time (``<string>``: dataclasses' ``__init__``) and the ``re``
+    module's functions (``re.sub(pattern, ...)`` is the regex engine, reached through a
+    pattern cache, like a compiled pattern's method)."""
     if filename.startswith("<frozen "):
         return filename[len("<frozen "):-1].split(".")[0]
-    if filename.startswith("<") or filename == Path(__file__).name:
+    if filename.startswith("<"):
+        return ""
+    if filename == Path(__file__).name:
         return None
     top = Path(filename).parts[0].removesuffix(".py")
     if top in ("fic2epub", "bench_stages"):
         return None
-    return top
+    return "" if top == "re" else top
 
 
 def classify_samples(raw: str) -> tuple[dict[str, dict[str, int]], int]:
     """Samples of the measured loop in py-spy's raw output, counted by stage and by the
-    outermost library on the stack below fic2epub's code ("fic2epub" when there is none)."""
+    outermost library on the stack below fic2epub's code ("fic2epub" when there is none).
+    The separate decode stage is left out: ``pipeline.parse`` decodes again, so the parse
+    row holds decoding and the total counts it once."""
     table: dict[str, dict[str, int]] = {}
     total = 0
     for line in raw.splitlines():
@@ -167,15 +173,16 @@ def classify_samples(raw: str) -> tuple[dict[str, dict[str, int]], int]:
         # <locals>.parse") or its plain name, by py-spy's version
         stage = _STAGE_OF_CALL.get(names[at + 1][0].rpartition(".<locals>.")[2] or
                                    names[at + 1][0], "other")
+        if stage == "decode":
+            continue
         # the first library called after fic2epub's innermost frame: a library that
         # calls back into fic2epub (functools.cached_property, say) does not own what
         # runs inside the call, and the standard library helpers a library uses count
         # as that library's
         libs = [library_of(file) for _func, file in names[at + 1:]]
-        own = [i for i, lib in enumerate(libs) if lib is None and
-               not names[at + 1 + i][1].startswith("<")]
+        own = [i for i, lib in enumerate(libs) if lib is None]
         after = libs[own[-1] + 1:] if own else libs
-        who = next((lib for lib in after if lib is not None), "fic2epub")
+        who = next((lib for lib in after if lib), "fic2epub")
         row = table.setdefault(stage, {})
         row[who] = row.get(who, 0) + int(count)
         total += int(count)
@@ -203,8 +210,9 @@ def sampled(work: Path, stories: int, warm_up: int) -> None:
     for row in table.values():
         for who, n in row.items():
             libs[who] = libs.get(who, 0) + n
-    print(f"\nwhose code the time is in (py-spy, {total} samples of the measured loop; a "
-          "library's share includes the C code it calls):")
+    print(f"\nwhose code the time is in (py-spy, {total} samples of the measured loop, the"
+          " separate decode stage left out: parse decodes again; a library's share includes"
+          " the C code it calls):")
     for who, n in sorted(libs.items(), key=lambda kv: -kv[1]):
         label = ("fic2epub (its Python and the C built-ins it calls)" if who == "fic2epub"
                  else who)

@@ -257,6 +257,9 @@ def _run_pool(queue: Iterator[list[Task]], jobs: int,
               frozen: bool) -> Generator[Result, None, list[Task]]:
     """Run chunks from ``queue`` in one process pool, yielding results as they finish.
     Returns the tasks that were in flight if a worker died, else an empty list."""
+    # run_tasks' writer thread needs concurrent.futures.thread: loaded here, before the
+    # workers fork, it is loaded once for all of them instead of once in each
+    import concurrent.futures.thread  # noqa: F401
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
