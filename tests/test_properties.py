@@ -93,3 +93,22 @@ def test_fuzz_regressions() -> None:
     assert REGRESSIONS
     for path in REGRESSIONS:
         _check(path.read_bytes())
+
+
+ESC_PIECES = st.sampled_from(["&", "<", ">", '"', "'", "&amp;", "\x00", "\x0b", "\x7f",
+                              "\ud800", "\ufffe", "\u202e", "\u2066", "é", "“", "a", " "])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(ESC_PIECES, st.text(max_size=8)), max_size=20).map("".join))
+def test_escaped_text_is_never_markup_and_reads_back(text: str) -> None:
+    """render.esc, fast path (nothing to change) or not: no markup characters, no
+    characters XML forbids, and an XML reader gets back the text minus those."""
+    import html
+
+    from fic2epub.render import _NOT_XML, esc
+
+    out = esc(text)
+    assert not any(c in out for c in "<>\"'") and not _NOT_XML.search(out)
+    assert html.unescape(out) == _NOT_XML.sub("", text)
+    assert (out is text) == (out == text)  # unchanged text is returned as it is
