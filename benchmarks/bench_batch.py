@@ -179,12 +179,14 @@ install caches it at the first run, here the untimed set-up run)."""
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
-def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> tuple[float, float] | None:
-    """Wall seconds and CPU seconds (user + system, all its processes) for ``name`` to
-    convert ``files``, JOBS processes at a time; None when it is not installed."""
-    exe = {"pandoc": "pandoc", "calibre": "ebook-convert"}[name]
-    if shutil.which(exe) is None:
-        return None
+PEERS = {"pandoc": "pandoc", "calibre": "ebook-convert"}
+"""Each peer's command (Debian packages ``pandoc`` and ``calibre``)."""
+
+
+def run_peer(name: str, files: list[Path], out: Path, jobs: int) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, all its processes) for ``name`` (which
+    must be installed) to convert ``files``, JOBS processes at a time."""
+    exe = PEERS[name]
     out.mkdir(parents=True, exist_ok=True)
 
     def one(path: Path) -> bool:
@@ -261,8 +263,7 @@ def main() -> None:
     peer_sample = len(files) if args.peer_sample is None else min(args.peer_sample, len(files))
     peers = {"pandoc": peer_sample, "calibre": min(args.calibre_sample, peer_sample)}
     for name in list(peers):
-        exe = {"pandoc": "pandoc", "calibre": "ebook-convert"}[name]
-        if peers[name] and shutil.which(exe) is None:
+        if peers[name] and shutil.which(PEERS[name]) is None:
             print(f"{name}: not installed, skipped (apt-get install {name})")
             peers[name] = 0
     floors: list[float] = []
@@ -289,12 +290,11 @@ def main() -> None:
                 continue
             shutil.rmtree(work / name, ignore_errors=True)
             os.sync()
-            got = run_peer(name, share, work / name, args.jobs)
-            if got is not None:
-                peer_runs[name].append((k, len(share), *got))
-                peer_rate = len(share) / got[0]
-                line += (f", {name} {len(share)} in {got[0]:.2f} s ({peer_rate:.2f}/s: "
-                         f"fic2epub {rate_k / peer_rate:.1f}x)")
+            secs, cpu_peer = run_peer(name, share, work / name, args.jobs)
+            peer_runs[name].append((k, len(share), secs, cpu_peer))
+            peer_rate = len(share) / secs
+            line += (f", {name} {len(share)} in {secs:.2f} s ({peer_rate:.2f}/s: "
+                     f"fic2epub {rate_k / peer_rate:.1f}x)")
         print(line)
     t_floor = statistics.median(floors)
     rate_floor = len(files) / t_floor

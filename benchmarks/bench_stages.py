@@ -130,9 +130,12 @@ def _measure(run: Callable[[bytes, str], list[tuple[str, Callable[[], object]]]]
     return spent
 
 
-_STAGE_OF_CALL = {"<lambda>": "decode", "parse": "parse (+decode)", "language": "language",
-                  "render_": "render", "cover": "cover", "package_": "package",
-                  "verify": "verify"}
+def stage_of_call() -> dict[str, str]:
+    """The stage of each of :func:`stage_calls`' closures, by the function name py-spy
+    shows for it (``parse``, ``render_``, ``<lambda>``, ...)."""
+    return {call.__name__: stage for stage, call in stage_calls()(b"", "x.txt")}
+
+
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -154,7 +157,8 @@ def library_of(filename: str) -> str | None:
     return "" if top == "re" else top
 
 
-def classify_samples(raw: str) -> tuple[dict[str, dict[str, int]], int]:
+def classify_samples(raw: str,
+                     stage_of: dict[str, str]) -> tuple[dict[str, dict[str, int]], int]:
     """Samples of the measured loop in py-spy's raw output, counted by stage and by the
     outermost library on the stack below fic2epub's code ("fic2epub" when there is none).
     The separate decode stage is left out: ``pipeline.parse`` decodes again, so the parse
@@ -171,8 +175,8 @@ def classify_samples(raw: str) -> tuple[dict[str, dict[str, int]], int]:
             continue
         # the stage's closure, named by its qualified name ("stage_calls.<locals>.run.
         # <locals>.parse") or its plain name, by py-spy's version
-        stage = _STAGE_OF_CALL.get(names[at + 1][0].rpartition(".<locals>.")[2] or
-                                   names[at + 1][0], "other")
+        stage = stage_of.get(names[at + 1][0].rpartition(".<locals>.")[2] or
+                             names[at + 1][0], "other")
         if stage == "decode":
             continue
         # the first library called after fic2epub's innermost frame: a library that
@@ -202,7 +206,7 @@ def sampled(work: Path, stories: int, warm_up: int) -> None:
     if proc.returncode != 0 or not out.is_file():
         print(f"\n--sampled: py-spy failed: {proc.stderr.strip()[-500:]}")
         return
-    table, total = classify_samples(out.read_text(encoding="utf-8"))
+    table, total = classify_samples(out.read_text(encoding="utf-8"), stage_of_call())
     if not total:
         print("\n--sampled: no samples of the measured loop")
         return
@@ -223,7 +227,8 @@ def sampled(work: Path, stories: int, warm_up: int) -> None:
         others = ", ".join(f"{who} {100 * k / n:.0f}%" for who, k in
                            sorted(row.items(), key=lambda kv: -kv[1])
                            if who != "fic2epub" and 100 * k / n >= 1)
-        print(f"    {stage:<16} {100 * n / total:5.1f}%  fic2epub "
+        label = "parse (+decode)" if stage == "parse" else stage
+        print(f"    {label:<16} {100 * n / total:5.1f}%  fic2epub "
               f"{100 * row.get('fic2epub', 0) / n:3.0f}%  {others}")
 
 
