@@ -118,13 +118,13 @@ class Cache:
         return False
 
     def record(self, task: Task, result: Result) -> None:
-        if task.output is None or not result.ok:
+        """Record a built book with the input's fingerprint as its conversion read it
+        (not as the file is now: it may have changed since)."""
+        if task.output is None or not result.ok or result.input_stat is None or \
+                result.input_sha256 is None:
             return
-        stat = self._stat(task.source)
-        digest = self._digest(Path(task.source))
-        if stat is None or digest is None:
-            return
-        self.entries[task.output] = {"key": task.key, "stat": list(stat), "sha256": digest,
+        self.entries[task.output] = {"key": task.key, "stat": list(result.input_stat),
+                                     "sha256": result.input_sha256,
                                      "title": result.title, "author": result.author,
                                      "words": result.words, "scenes": result.scenes}
         self.dirty += 1

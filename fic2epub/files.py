@@ -7,6 +7,7 @@ plain one-line reason; the batch goes on.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import unicodedata
@@ -136,8 +137,14 @@ MAX_INPUT_BYTES = 64 * 2**20
 
 
 def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    return read_input_stat(path, max_bytes)[0]
+
+
+def read_input_stat(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes, tuple[int, int]]:
+    """The file's bytes, and its size and modification time (ns) taken before reading."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
         if size > max_bytes:
             raise InputError(f"the file is {size / 2**20:.0f} MB, larger than the "
                              f"{max_bytes / 2**20:.0f} MB limit (--max-size)")
@@ -146,7 +153,7 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
         if len(data) > max_bytes:
             raise InputError(f"the file grew past the {max_bytes / 2**20:.0f} MB limit "
                              "while being read (--max-size)")
-        return data
+        return data, (size, st.st_mtime_ns)
     except FileNotFoundError as exc:
         raise InputError("file not found") from exc
     except IsADirectoryError as exc:
@@ -202,8 +209,10 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
     try:
         from .pipeline import convert
 
-        converted = convert(read_input(source, config.max_bytes), source.name, config,
-                            css=_css(config), cover=cover_image(config))
+        data, result.input_stat = read_input_stat(source, config.max_bytes)
+        result.input_sha256 = hashlib.sha256(data).hexdigest()
+        converted = convert(data, source.name, config, css=_css(config),
+                            cover=cover_image(config))
         _describe(result, converted)
         return result, converted.epub
     except Fic2EpubError as exc:

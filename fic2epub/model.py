@@ -285,3 +285,9 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     skipped: bool = False
     """True when the input was unchanged since the last build and was not rebuilt."""
+    input_sha256: str | None = None
+    """SHA-256 of the input bytes the book was made from (None when they were not read)."""
+    input_stat: tuple[int, int] | None = None
+    """Size and modification time (ns) of the input, taken before it was read: with
+    ``input_sha256``, what the incremental cache records, so that a file changed while
+    the batch ran is rebuilt next time rather than taken for up to date."""

@@ -120,6 +120,37 @@ def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
     assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
 
 
+def test_a_file_edited_during_the_build_is_rebuilt_next_time(tmp_path: Path) -> None:
+    """The cache records the input as the conversion read it. A file the author saves
+    after its conversion read it, before the batch records the book, must not be taken
+    for up to date by the next build (its book holds the old text)."""
+    from fic2epub.batch import Cache, Task, run_batch, serial, settings_key
+    from fic2epub.model import Config
+
+    src = tmp_path / "story.txt"
+    src.write_text(_story("Edited", "The first draft of the story."))
+    out = tmp_path / "out"
+    out.mkdir()
+    config = Config()
+    task = Task(str(src), str(out / "story.epub"), config, settings_key(config))
+
+    def edited_while_converting(tasks):  # an executor: the author saves meanwhile
+        for result in serial(tasks):
+            src.write_text(_story("Edited", "The second draft, longer than the first."))
+            yield result
+
+    first = list(run_batch([task], edited_while_converting, Cache(out)))
+    assert [r.ok for r in first] == [True]
+    book = Book(out / "story.epub")
+    assert "first draft" in " ".join(book.text(p) for p in book.story_pages())
+    second = list(run_batch([task], serial, Cache(out)))
+    assert [r.skipped for r in second] == [False]  # rebuilt from the second draft
+    book = Book(out / "story.epub")
+    assert "second draft" in " ".join(book.text(p) for p in book.story_pages())
+    third = list(run_batch([task], serial, Cache(out)))
+    assert [r.skipped for r in third] == [True]
+
+
 _UP_TO_DATE = """
 import sys
 from fic2epub.cli import cli
