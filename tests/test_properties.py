@@ -3,6 +3,7 @@ in order, or fails with a clean library error. It never crashes."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,22 @@ def _expected(story: Story) -> list[str]:
             for w in words(line)]
 
 
-def _check(data: bytes) -> None:
+KEEP = 8
+"""Books of each property test kept in its ``tmp_path`` (the largest distinct ones), so
+that conftest's sweep runs EPUBCheck on them after the test. Not all: EPUBCheck takes
+4-8 s a book here, and the tests make up to 250."""
+
+
+def _keep(folder: Path, epub: bytes) -> None:
+    """Keep ``epub`` in ``folder`` if it is among the KEEP largest distinct books so far."""
+    folder.mkdir(exist_ok=True)
+    (folder / f"b-{hashlib.sha256(epub).hexdigest()[:16]}.epub").write_bytes(epub)
+    kept = sorted(folder.glob("*.epub"), key=lambda p: (p.stat().st_size, p.name))
+    for small in kept[:-KEEP]:
+        small.unlink()
+
+
+def _check(data: bytes, keep: Path | None = None) -> None:
     try:
         result = convert(data, "prop.txt")
     except VerificationError:
@@ -46,18 +62,23 @@ def _check(data: bytes) -> None:
         book = Book(path)
         actual = [w for page in book.story_pages() for w in words(book.text(page))]
     assert actual == _expected(result.story)
+    if keep is not None:
+        _keep(keep, result.epub)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(TEXTS)
-def test_any_text_builds_or_fails_cleanly(text: str) -> None:
-    _check(text.encode("utf-8"))
+# tmp_path is shared by all examples of a test: it collects the books to EPUBCheck
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=TEXTS)
+def test_any_text_builds_or_fails_cleanly(text: str, tmp_path: Path) -> None:
+    _check(text.encode("utf-8"), tmp_path / "books")
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.binary(max_size=400))
-def test_any_bytes_builds_or_fails_cleanly(data: bytes) -> None:
-    _check(data)
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_any_bytes_builds_or_fails_cleanly(data: bytes, tmp_path: Path) -> None:
+    _check(data, tmp_path / "books")
 
 
 HOSTILE = {
