@@ -55,11 +55,14 @@ def settings_key(config: Config) -> str:
     """Fingerprint of everything besides the input that shapes the output."""
     data = dataclasses.asdict(config)
     data["version"] = __version__
-    if config.stylesheet is not None:
-        try:
-            data["stylesheet_sha256"] = hashlib.sha256(config.stylesheet.read_bytes()).hexdigest()
-        except OSError:
-            data["stylesheet_sha256"] = "unreadable"
+    # files the settings name: their content, not only their path (a cover image or a
+    # stylesheet replaced under the same name must rebuild the books)
+    for name, path in (("stylesheet", config.stylesheet), ("cover_image", config.cover_image)):
+        if path is not None:
+            try:
+                data[f"{name}_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                data[f"{name}_sha256"] = "unreadable"
     blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

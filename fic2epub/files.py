@@ -226,32 +226,54 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
     return result, None
 
 
-_CSS_CACHE: dict[Path, bytes] = {}
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Size and modification time of a file, or None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+# Per process, by path, with the file's stamp: a file replaced under the same name (a
+# long-lived process: a Dask worker, a library user) is read again.
+_CSS_CACHE: dict[Path, tuple[tuple[int, int], bytes]] = {}
 
 
 def _css(config: Config) -> bytes | None:
     if config.stylesheet is None:
         return None
-    if config.stylesheet not in _CSS_CACHE:
-        try:
-            _CSS_CACHE[config.stylesheet] = config.stylesheet.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read stylesheet {config.stylesheet}: {exc}") from exc
-    return _CSS_CACHE[config.stylesheet]
+    stamp = _stamp(config.stylesheet)
+    cached = _CSS_CACHE.get(config.stylesheet)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        data = config.stylesheet.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read stylesheet {config.stylesheet}: {exc}") from exc
+    if stamp is not None:
+        _CSS_CACHE[config.stylesheet] = (stamp, data)
+    return data
 
 
-_COVER_CACHE: dict[Path, CoverImage] = {}
+_COVER_CACHE: dict[Path, tuple[tuple[int, int], CoverImage]] = {}
 
 
 def cover_image(config: Config) -> CoverImage | None:
-    """The user's cover (checked and converted once per path), or None."""
+    """The user's cover (checked and converted once per path and version of the file),
+    or None."""
     if config.cover_image is None or not config.cover:
         return None
-    if config.cover_image not in _COVER_CACHE:
-        from .cover import read_user_cover
+    stamp = _stamp(config.cover_image)
+    cached = _COVER_CACHE.get(config.cover_image)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1]
+    from .cover import read_user_cover
 
-        _COVER_CACHE[config.cover_image] = read_user_cover(config.cover_image)
-    return _COVER_CACHE[config.cover_image]
+    image = read_user_cover(config.cover_image)
+    if stamp is not None:
+        _COVER_CACHE[config.cover_image] = (stamp, image)
+    return image
 
 
 def suffix_for(config: Config) -> str:

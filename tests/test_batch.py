@@ -120,6 +120,38 @@ def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
     assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
 
 
+def test_a_cover_image_replaced_under_its_name_rebuilds(tmp_path: Path) -> None:
+    """The settings fingerprint covers the content of the files it names: a new
+    ``--cover`` image saved under the old name rebuilds the books, with the new cover."""
+    import zipfile
+
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(_story("A", "A story about a green door."))
+    image = tmp_path / "cover.png"
+    Image.new("RGB", (400, 600), (20, 120, 40)).save(image)
+    out = tmp_path / "out"
+    args = [str(src), "-o", str(out), "--cover", str(image)]
+
+    def cover_pixel() -> tuple[int, ...]:
+        with zipfile.ZipFile(out / "a.epub") as zf:
+            name = next(n for n in zf.namelist() if n.startswith("EPUB/images/cover"))
+            with Image.open(zf.open(name)) as im:
+                return tuple(im.convert("RGB").getpixel((200, 300)))
+
+    _, first, _ = _build(args)
+    assert first["summary"]["converted"] == 1
+    assert cover_pixel()[1] > 100  # green
+    _, second, _ = _build(args)
+    assert second["summary"]["skipped"] == 1
+    Image.new("RGB", (400, 600), (160, 20, 20)).save(image)  # red, same name
+    _, third, _ = _build(args)
+    assert third["summary"]["converted"] == 1 and third["summary"]["skipped"] == 0
+    assert cover_pixel()[0] > 100 and cover_pixel()[1] < 60  # red
+
+
 def test_a_file_edited_during_the_build_is_rebuilt_next_time(tmp_path: Path) -> None:
     """The cache records the input as the conversion read it. A file the author saves
     after its conversion read it, before the batch records the book, must not be taken
