@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .files import convert_file, prepare_file, write_book
+from .files import RACY_NS, convert_file, prepare_file, write_book
 from .model import Config, Result
 from .usercache import write_file
 
@@ -115,8 +115,9 @@ class Cache:
             return True
         if stat[0] == entry.get("stat", [None])[0] and \
                 self._digest(Path(task.source)) == entry.get("sha256"):
-            entry["stat"] = list(stat)  # touched but unchanged
-            self.dirty += 1
+            if time.time_ns() - stat[1] >= RACY_NS:  # else: compare the content again
+                entry["stat"] = list(stat)  # touched but unchanged
+                self.dirty += 1
             return True
         return False
 
@@ -136,9 +137,12 @@ class Cache:
 
     def skipped_result(self, task: Task) -> Result:
         entry = self.entries.get(task.output or "", {})
+        stat = entry.get("stat")
         return Result(input=task.source, output=task.output, ok=True, title=entry.get("title"),
                       author=entry.get("author"), words=int(entry.get("words", 0)),
-                      scenes=int(entry.get("scenes", 0)), skipped=True)
+                      scenes=int(entry.get("scenes", 0)), skipped=True,
+                      input_sha256=entry.get("sha256"),
+                      input_stat=(int(stat[0]), int(stat[1])) if stat else None)
 
     def save(self) -> None:
         if not self.dirty or not self.path.parent.is_dir():

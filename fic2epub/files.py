@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import re
+import time
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,6 +133,11 @@ def _resolved_abs(folder: str) -> Path:
     return Path(folder).resolve()
 
 
+RACY_NS = 3_000_000_000
+"""An input modified less than this before it was read (3 s: more than the 2 s of FAT
+timestamps) is recorded with an mtime that matches nothing, so that the next build
+compares its SHA-256 instead of trusting size and mtime."""
+
 MAX_INPUT_BYTES = 64 * 2**20
 """Inputs larger than this are refused (memory stays bounded); see ``--max-size``."""
 
@@ -211,6 +217,11 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
 
         data, result.input_stat = read_input_stat(source, config.max_bytes)
         result.input_sha256 = hashlib.sha256(data).hexdigest()
+        if time.time_ns() - result.input_stat[1] < RACY_NS:
+            # modified just now: a same-size rewrite within the file system's timestamp
+            # granularity would keep this mtime, so the cache must compare the content
+            # next time (as git does for "racily clean" files)
+            result.input_stat = (result.input_stat[0], -1)
         converted = convert(data, source.name, config, css=_css(config),
                             cover=cover_image(config))
         _describe(result, converted)
@@ -226,18 +237,25 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
     return result, None
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """Size and modification time of a file, or None when it cannot be stat'ed."""
+Stamp = tuple[int, int, int, int]
+
+
+def _stamp(path: Path) -> Stamp | None:
+    """Size, modification and change times, and inode of a file (None when it cannot be
+    stat'ed). The change time and inode catch a file replaced with the same size and a
+    restored modification time (``cp -p``, ``rsync -t``, unpacking an archive)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 # Per process, by path, with the file's stamp: a file replaced under the same name (a
-# long-lived process: a Dask worker, a library user) is read again.
-_CSS_CACHE: dict[Path, tuple[tuple[int, int], bytes]] = {}
+# long-lived process: a Dask worker, a library user) is read again. A file that can no
+# longer be stat'ed (deleted during a batch) keeps its last copy: the books of a batch
+# still get the file its settings were checked with.
+_CSS_CACHE: dict[Path, tuple[Stamp, bytes]] = {}
 
 
 def _css(config: Config) -> bytes | None:
@@ -245,7 +263,7 @@ def _css(config: Config) -> bytes | None:
         return None
     stamp = _stamp(config.stylesheet)
     cached = _CSS_CACHE.get(config.stylesheet)
-    if stamp is not None and cached is not None and cached[0] == stamp:
+    if cached is not None and (stamp is None or cached[0] == stamp):
         return cached[1]
     try:
         data = config.stylesheet.read_bytes()
@@ -256,7 +274,7 @@ def _css(config: Config) -> bytes | None:
     return data
 
 
-_COVER_CACHE: dict[Path, tuple[tuple[int, int], CoverImage]] = {}
+_COVER_CACHE: dict[Path, tuple[Stamp, CoverImage]] = {}
 
 
 def cover_image(config: Config) -> CoverImage | None:
@@ -266,7 +284,7 @@ def cover_image(config: Config) -> CoverImage | None:
         return None
     stamp = _stamp(config.cover_image)
     cached = _COVER_CACHE.get(config.cover_image)
-    if stamp is not None and cached is not None and cached[0] == stamp:
+    if cached is not None and (stamp is None or cached[0] == stamp):
         return cached[1]
     from .cover import read_user_cover
 

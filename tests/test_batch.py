@@ -152,6 +152,52 @@ def test_a_cover_image_replaced_under_its_name_rebuilds(tmp_path: Path) -> None:
     assert cover_pixel()[0] > 100 and cover_pixel()[1] < 60  # red
 
 
+def test_a_same_size_rewrite_with_the_old_mtime_is_rebuilt(tmp_path: Path) -> None:
+    """A story modified just before its conversion read it is recorded so that size and
+    mtime cannot vouch for it: a rewrite of the same size that keeps the mtime (within
+    the file system's timestamp granularity, or restored) is still rebuilt."""
+    src = tmp_path / "in"
+    src.mkdir()
+    story = src / "s.txt"
+    story.write_text(_story("Racy", "The bell rang at noon."))
+    out = tmp_path / "out"
+    _, first, _ = _build([str(src), "-o", str(out)])
+    assert first["summary"]["converted"] == 1
+    before = os.stat(story)
+    story.write_text(_story("Racy", "The bell rang at dawn."))  # same size
+    os.utime(story, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(story).st_size == before.st_size
+    _, second, _ = _build([str(src), "-o", str(out)])
+    assert second["summary"]["converted"] == 1 and second["summary"]["skipped"] == 0
+    book = Book(out / "s.epub")
+    assert "dawn" in " ".join(book.text(p) for p in book.story_pages())
+    _, third, _ = _build([str(src), "-o", str(out)])
+    assert third["summary"]["skipped"] == 1  # unchanged: the content vouches for it
+    assert third["results"][0]["input_sha256"] == second["results"][0]["input_sha256"]
+
+
+def test_a_stylesheet_replaced_with_the_same_size_and_mtime_is_read_again(
+        tmp_path: Path) -> None:
+    """The per-process stylesheet cache (a long-lived process: a Dask worker, a program
+    using the library) sees a file replaced under its name even with the same size and
+    modification time."""
+    from fic2epub.files import _css
+    from fic2epub.model import Config
+
+    css = tmp_path / "book.css"
+    css.write_text("p { margin: 1em; }")
+    config = Config(stylesheet=css)
+    assert _css(config) == b"p { margin: 1em; }"
+    before = os.stat(css)
+    new = tmp_path / "new.css"
+    new.write_text("p { margin: 2em; }")
+    os.utime(new, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(new, css)  # as rsync -t does: same size, same mtime, another file
+    assert _css(config) == b"p { margin: 2em; }"
+    css.unlink()  # gone during a batch: the copy the batch started with is kept
+    assert _css(config) == b"p { margin: 2em; }"
+
+
 def test_a_file_edited_during_the_build_is_rebuilt_next_time(tmp_path: Path) -> None:
     """The cache records the input as the conversion read it. A file the author saves
     after its conversion read it, before the batch records the book, must not be taken
