@@ -200,8 +200,8 @@ class _IsalZipFile(zipfile.ZipFile):
 
 
 ISAL_LEVEL = 1
-"""ISA-L's levels are 0 to 3; 1 gives about zlib's level 6 size at a fifth of zlib's
-level-1 time."""
+"""ISA-L's levels are 0 to 3; 1 gives a little less than zlib's level 1 (11,351 bytes
+against 11,580 on a bench chapter; zlib's level 6: 10,414) in a fifth of its time."""
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -221,7 +221,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
             content = files[name]
             if name.endswith(".ncx"):
                 content = _ncx_depth(content)
-            dst.writestr(info, content)
+            dst.writestr(info, content, compresslevel=1)  # zlib's level if ISA-L is not used
     return out.getvalue()
 
 
