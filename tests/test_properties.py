@@ -4,7 +4,9 @@ in order, or fails with a clean library error. It never crashes."""
 from __future__ import annotations
 
 import hashlib
+import io
 import tempfile
+import zipfile
 from pathlib import Path
 
 from bookreader import Book, words
@@ -34,18 +36,29 @@ def _expected(story: Story) -> list[str]:
 
 
 KEEP = 8
-"""Books of each property test kept in its ``tmp_path`` (the largest distinct ones), so
-that conftest's sweep runs EPUBCheck on them after the test. Not all: EPUBCheck takes
-4-8 s a book here, and the tests make up to 250."""
+"""Books of each property test kept in its ``tmp_path`` (those with the most text, see
+:func:`_keep`), so that conftest's sweep runs EPUBCheck on them after the test. Not all:
+EPUBCheck takes 4-8 s a book here, and the tests make up to 250."""
 
 
-def _keep(folder: Path, epub: bytes) -> None:
-    """Keep ``epub`` in ``folder`` if it is among the KEEP largest distinct books so far."""
+def _text_size(epub: bytes) -> int:
+    """Bytes of a book's text entries (XHTML, OPF, NCX, CSS): the cover image, most of a
+    book's bytes, says nothing about how unusual its text is."""
+    with zipfile.ZipFile(io.BytesIO(epub)) as zf:
+        return sum(i.file_size for i in zf.infolist() if not i.filename.endswith(".jpg"))
+
+
+def _keep(folder: Path, epub: bytes, source: bytes) -> None:
+    """Keep ``epub`` in ``folder`` if it is among the KEEP distinct books with the most
+    text so far, with its input beside it (``.txt``): a book EPUBCheck rejects at the
+    end of the test can be rebuilt from it."""
     folder.mkdir(exist_ok=True)
-    (folder / f"b-{hashlib.sha256(epub).hexdigest()[:16]}.epub").write_bytes(epub)
-    kept = sorted(folder.glob("*.epub"), key=lambda p: (p.stat().st_size, p.name))
-    for small in kept[:-KEEP]:
+    stem = f"{_text_size(epub):08d}-{hashlib.sha256(epub).hexdigest()[:16]}"
+    (folder / f"{stem}.epub").write_bytes(epub)
+    (folder / f"{stem}.txt").write_bytes(source)
+    for small in sorted(folder.glob("*.epub"))[:-KEEP]:  # names sort by text size
         small.unlink()
+        small.with_suffix(".txt").unlink()
 
 
 def _check(data: bytes, keep: Path | None = None) -> None:
@@ -63,7 +76,7 @@ def _check(data: bytes, keep: Path | None = None) -> None:
         actual = [w for page in book.story_pages() for w in words(book.text(page))]
     assert actual == _expected(result.story)
     if keep is not None:
-        _keep(keep, result.epub)
+        _keep(keep, result.epub, data)
 
 
 # tmp_path is shared by all examples of a test: it collects the books to EPUBCheck
