@@ -238,7 +238,7 @@ try:
 except SystemExit as exc:
     status = exc.code
 heavy = ["multiprocessing", "concurrent.futures", "fic2epub.pipeline", "fic2epub.clean",
-         "fic2epub.cover", "PIL", "ebooklib", "lxml", "ftfy", "tqdm"]
+         "fic2epub.cover", "fic2epub.proof", "PIL", "ebooklib", "lxml", "ftfy", "tqdm"]
 print("LOADED", status, *[m for m in heavy if m in sys.modules], file=sys.stderr)
 """
 
