@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .files import RACY_NS, convert_file, prepare_file, write_book
+from .files import convert_file, prepare_file, recordable_stat, write_book
 from .model import Config, Result
 from .usercache import write_file
 
@@ -115,8 +115,9 @@ class Cache:
             return True
         if stat[0] == entry.get("stat", [None])[0] and \
                 self._digest(Path(task.source)) == entry.get("sha256"):
-            if time.time_ns() - stat[1] >= RACY_NS:  # else: compare the content again
-                entry["stat"] = list(stat)  # touched but unchanged
+            recorded = list(recordable_stat(*stat))  # touched but unchanged
+            if recorded != entry["stat"]:
+                entry["stat"] = recorded
                 self.dirty += 1
             return True
         return False

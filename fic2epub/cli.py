@@ -372,8 +372,6 @@ def _fail_usage(message: str) -> None:
     sys.exit(ExitStatus.USAGE)
 
 
-
-
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -13,12 +13,14 @@ import re
 import time
 import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import Fic2EpubError, InputError
 from .model import Config, Result
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .cover import CoverImage
     from .pipeline import Converted
 
@@ -138,6 +140,14 @@ RACY_NS = 3_000_000_000
 timestamps) is recorded with an mtime that matches nothing, so that the next build
 compares its SHA-256 instead of trusting size and mtime."""
 
+def recordable_stat(size: int, mtime_ns: int) -> tuple[int, int]:
+    """(size, mtime) as the incremental cache may record them for a file stat'ed now.
+    A file modified just now could be rewritten with the same size within the file
+    system's timestamp granularity and keep this mtime: its mtime is recorded as -1, so
+    that the next build compares its content (as git does for "racily clean" files)."""
+    return (size, -1) if time.time_ns() - mtime_ns < RACY_NS else (size, mtime_ns)
+
+
 MAX_INPUT_BYTES = 64 * 2**20
 """Inputs larger than this are refused (memory stays bounded); see ``--max-size``."""
 
@@ -215,13 +225,9 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
     try:
         from .pipeline import convert
 
-        data, result.input_stat = read_input_stat(source, config.max_bytes)
+        data, stat = read_input_stat(source, config.max_bytes)
+        result.input_stat = recordable_stat(*stat)
         result.input_sha256 = hashlib.sha256(data).hexdigest()
-        if time.time_ns() - result.input_stat[1] < RACY_NS:
-            # modified just now: a same-size rewrite within the file system's timestamp
-            # granularity would keep this mtime, so the cache must compare the content
-            # next time (as git does for "racily clean" files)
-            result.input_stat = (result.input_stat[0], -1)
         converted = convert(data, source.name, config, css=_css(config),
                             cover=cover_image(config))
         _describe(result, converted)
@@ -251,27 +257,38 @@ def _stamp(path: Path) -> Stamp | None:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
-# Per process, by path, with the file's stamp: a file replaced under the same name (a
-# long-lived process: a Dask worker, a library user) is read again. A file that can no
-# longer be stat'ed (deleted during a batch) keeps its last copy: the books of a batch
-# still get the file its settings were checked with.
+T = TypeVar("T")
+
+
+def _by_stamp(cache: dict[Path, tuple[Stamp, T]], path: Path, load: Callable[[Path], T]) -> T:
+    """``load(path)``, kept per process by path with the file's stamp: a file replaced
+    under the same name (a long-lived process: a Dask worker, a library user) is loaded
+    again. A file that can no longer be stat'ed (deleted during a batch) keeps its last
+    copy: the books of a batch still get the file their settings were checked with."""
+    stamp = _stamp(path)
+    cached = cache.get(path)
+    if cached is not None and (stamp is None or cached[0] == stamp):
+        return cached[1]
+    value = load(path)
+    if stamp is not None:
+        cache[path] = (stamp, value)
+    return value
+
+
 _CSS_CACHE: dict[Path, tuple[Stamp, bytes]] = {}
+
+
+def _read_css(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read stylesheet {path}: {exc}") from exc
 
 
 def _css(config: Config) -> bytes | None:
     if config.stylesheet is None:
         return None
-    stamp = _stamp(config.stylesheet)
-    cached = _CSS_CACHE.get(config.stylesheet)
-    if cached is not None and (stamp is None or cached[0] == stamp):
-        return cached[1]
-    try:
-        data = config.stylesheet.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read stylesheet {config.stylesheet}: {exc}") from exc
-    if stamp is not None:
-        _CSS_CACHE[config.stylesheet] = (stamp, data)
-    return data
+    return _by_stamp(_CSS_CACHE, config.stylesheet, _read_css)
 
 
 _COVER_CACHE: dict[Path, tuple[Stamp, CoverImage]] = {}
@@ -282,16 +299,9 @@ def cover_image(config: Config) -> CoverImage | None:
     or None."""
     if config.cover_image is None or not config.cover:
         return None
-    stamp = _stamp(config.cover_image)
-    cached = _COVER_CACHE.get(config.cover_image)
-    if cached is not None and (stamp is None or cached[0] == stamp):
-        return cached[1]
     from .cover import read_user_cover
 
-    image = read_user_cover(config.cover_image)
-    if stamp is not None:
-        _COVER_CACHE[config.cover_image] = (stamp, image)
-    return image
+    return _by_stamp(_COVER_CACHE, config.cover_image, read_user_cover)
 
 
 def suffix_for(config: Config) -> str:
