@@ -157,15 +157,22 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
 
 
 def read_input_stat(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes, tuple[int, int]]:
-    """The file's bytes, and its size and modification time (ns) taken before reading."""
+    """The file's bytes, and its size and modification time (ns) taken before reading.
+
+    The read asks for the size the file has (plus one byte, to see it end), not for the
+    limit: a read of ``max_bytes + 1`` makes Python allocate a buffer of that size (64 MB)
+    for every file, then shrink it. A file that grew since it was stat'ed, or that has no
+    size (a pipe), is read on up to the limit."""
     try:
-        st = path.stat()
-        size = st.st_size
-        if size > max_bytes:
-            raise InputError(f"the file is {size / 2**20:.0f} MB, larger than the "
-                             f"{max_bytes / 2**20:.0f} MB limit (--max-size)")
         with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+            st = os.fstat(fh.fileno())
+            size = st.st_size
+            if size > max_bytes:
+                raise InputError(f"the file is {size / 2**20:.0f} MB, larger than the "
+                                 f"{max_bytes / 2**20:.0f} MB limit (--max-size)")
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(max_bytes + 1 - len(data))
         if len(data) > max_bytes:
             raise InputError(f"the file grew past the {max_bytes / 2**20:.0f} MB limit "
                              "while being read (--max-size)")

@@ -4,6 +4,7 @@ nothing gets in; every EPUB these tests write passes EPUBCheck."""
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import signal
@@ -296,3 +297,47 @@ def test_corpus_with_hostile_files_mixed_in(tmp_path: Path, epubcheck) -> None:
     assert len(books) == len(good)
     reports = epubcheck(books)
     assert [(r.path.name, r.messages) for r in reports if not r.clean] == []
+
+
+def test_read_input_stat_reads_a_file_whole_up_to_the_limit(tmp_path: Path) -> None:
+    from fic2epub.errors import InputError
+    from fic2epub.files import read_input_stat
+
+    src = tmp_path / "s.txt"
+    body = os.urandom(50_000)
+    src.write_bytes(body)
+    data, (size, mtime) = read_input_stat(src, max_bytes=50_000)
+    assert data == body and size == 50_000 and mtime == src.stat().st_mtime_ns
+    with pytest.raises(InputError, match="larger than"):
+        read_input_stat(src, max_bytes=49_999)
+
+
+def test_read_input_stat_reads_on_past_the_stat_size_of_a_pipe(tmp_path: Path) -> None:
+    """A FIFO has size 0 when stat'ed: what a writer puts in it is still read whole, and
+    the limit still holds."""
+    import threading
+
+    from fic2epub.errors import InputError
+    from fic2epub.files import read_input_stat
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    body = b"Title: Piped\n\n" + b"word " * 20_000
+
+    def feed() -> None:
+        try:
+            with fifo.open("wb") as fh:
+                fh.write(body)
+        except BrokenPipeError:  # the reader stopped at the limit
+            pass
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    data, (size, _mtime) = read_input_stat(fifo)
+    writer.join()
+    assert data == body and size == 0
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with pytest.raises(InputError, match="grew past"):
+        read_input_stat(fifo, max_bytes=1000)
+    writer.join()
