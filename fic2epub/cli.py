@@ -190,8 +190,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         results.sort(key=lambda r: order.get(r.input, -1))
         click.echo(json.dumps({"results": [dataclasses.asdict(r) for r in results],
                                "summary": summary}, ensure_ascii=False, indent=2))
-    if not quiet or failed:
-        _summary_table(summary, err=as_json or bool(failed))
+    _summary_table(summary, err=as_json or bool(failed))
     sys.exit(ExitStatus.FAILED if failed else ExitStatus.OK)
 
 
@@ -229,7 +228,11 @@ def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
         from tqdm import tqdm
 
         tqdm.monitor_interval = 0  # no monitor thread: batch workers are forked
-        bar = tqdm(total=total, unit="story", file=sys.stderr, dynamic_ncols=True)
+        cols, rows = _terminal_size()
+        sized = cols > 0 and rows > 0
+        bar = tqdm(total=total, unit="story", file=sys.stderr, dynamic_ncols=sized,
+                   ncols=None if sized else cols if cols > 0 else 80,
+                   nrows=None if sized else rows if rows > 0 else 24)
     for done, result in enumerate(stream, 1):
         line = None
         if not result.ok:
@@ -250,6 +253,17 @@ def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
         yield result
     if bar is not None:
         bar.close()
+
+
+def _terminal_size() -> tuple[int, int]:
+    """Columns and lines of the terminal on stderr; 0 for a size it does not report (a
+    pseudo-terminal no one sized: some CI runners and editor shells). tqdm would take
+    those as they are and draw nothing at all, so then the bar gets 80 x 24."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return 0, 0
+    return size.columns, size.lines
 
 
 def _summary_table(summary: dict[str, Any], err: bool) -> None:
