@@ -158,6 +158,43 @@ class Cache:
 Executor = Callable[[Iterable[Task]], Iterator[Result]]
 
 
+CGROUP_FILES = (Path("/sys/fs/cgroup/cpu.max"),  # cgroup v2: "QUOTA PERIOD" or "max PERIOD"
+                 Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"))  # v1 (period beside it)
+
+
+def _cgroup_cpus(files: tuple[Path, ...] = CGROUP_FILES) -> int | None:
+    """CPUs the process's cgroup quota allows (quota / period, rounded up), or None when
+    there is no quota or it cannot be read."""
+    for path in files:
+        try:
+            text = path.read_text()
+            if path.name == "cpu.max":
+                quota, period = text.split()[:2]
+            else:
+                quota, period = text.strip(), (path.parent / "cpu.cfs_period_us").read_text()
+            if quota.strip() in ("max", "-1"):
+                return None
+            q, p = int(quota), int(period)
+        except (OSError, ValueError):
+            continue
+        if q > 0 and p > 0:
+            return max(1, -(-q // p))
+    return None
+
+
+def available_cpus(cgroup_files: tuple[Path, ...] = CGROUP_FILES) -> int:
+    """The CPUs this process may use: those its affinity mask allows (``taskset``,
+    cpusets), at most its cgroup's CPU quota (a container's ``--cpus``, a Kubernetes CPU
+    limit). ``os.cpu_count()`` counts the whole machine: a CI runner limited to 2 CPUs of
+    a 64-core node would otherwise start 64 workers, each with its own memory."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on macOS or Windows
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpus(cgroup_files)
+    return max(1, min(cpus, quota) if quota else cpus)
+
+
 def serial(tasks: Iterable[Task]) -> Iterator[Result]:
     for task in tasks:
         yield run_task(task)

@@ -106,7 +106,7 @@ def cli() -> None:
 @click.option("--format", "output_format", type=click.Choice(["epub", "kepub"]), default="epub",
               show_default=True, help="kepub: Kobo's markup, written as NAME.kepub.epub.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: all cores).")
+              help="Worker processes (default: the CPUs this process may use).")
 @click.option("--force", is_flag=True, help="Rebuild books even when their input is unchanged.")
 @click.option("--combine", is_flag=True,
               help="Make one EPUB per folder argument, its files being chapters or parts.")
@@ -163,9 +163,10 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         else:
             tasks = _tasks(found, target_dir, settings)
             total = len(tasks)
+            workers = jobs or batch.available_cpus()
             run = (batch.dask_executor(scheduler or "") if executor == "dask" else
-                   batch.serial if (jobs or os.cpu_count() or 1) == 1 or len(tasks) == 1 else
-                   batch.process_pool(jobs or os.cpu_count() or 1))
+                   batch.serial if workers == 1 or len(tasks) == 1 else
+                   batch.process_pool(workers))
             cache = None if check else batch.Cache(out_dir)
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))

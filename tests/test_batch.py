@@ -383,3 +383,33 @@ def test_a_book_that_cannot_be_written_fails_alone(tmp_path: Path, epubcheck) ->
         words("The c story has a lighthouse in it.")
     assert all(r.clean for r in epubcheck([outputs[0], outputs[2]]))
     assert not list((tmp_path / "out").glob(".fic2epub-*"))  # no temp files left
+
+
+def test_workers_default_to_the_cpus_the_process_may_use(tmp_path: Path) -> None:
+    """Not os.cpu_count(): a CI job limited to 2 CPUs of a big machine (its affinity mask,
+    or its cgroup's CPU quota) would start a worker for every CPU of the machine."""
+    from fic2epub.batch import _cgroup_cpus, available_cpus
+
+    v2 = tmp_path / "cpu.max"
+    v1 = tmp_path / "cpu" / "cpu.cfs_quota_us"
+    v1.parent.mkdir()
+    (v1.parent / "cpu.cfs_period_us").write_text("100000\n")
+    for text, cpus in [("150000 100000\n", 2), ("100000 100000\n", 1), ("max 100000\n", None),
+                       ("20000 100000\n", 1), ("", None), ("x y\n", None)]:
+        v2.write_text(text)
+        assert _cgroup_cpus((v2,)) == cpus, text
+    for text, cpus in [("250000\n", 3), ("-1\n", None)]:
+        v1.write_text(text)
+        assert _cgroup_cpus((v1,)) == cpus, text
+    assert _cgroup_cpus((tmp_path / "missing", v1)) is None  # v1 says no quota
+    assert _cgroup_cpus((tmp_path / "missing",)) is None
+    v2.write_text("100000 100000\n")
+    assert available_cpus((v2,)) == 1
+    v2.write_text("max 100000\n")
+    assert available_cpus((v2,)) == len(os.sched_getaffinity(0))
+    # the affinity mask, in a child process pinned to one CPU
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from fic2epub.batch import available_cpus; print(available_cpus(()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "1"
