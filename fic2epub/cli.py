@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -82,6 +83,29 @@ class _Commands(click.Group):
 @click.version_option(__version__, prog_name="fic2epub")
 def cli() -> None:
     """Turn plain-text stories into clean, valid EPUBs."""
+    _escaping_streams()
+
+
+def _escaping_streams() -> None:
+    """Write what the output's encoding cannot hold as backslash escapes instead of
+    stopping with a UnicodeEncodeError: a file name that is not UTF-8 (Python keeps its
+    bytes as lone surrogates: ``caf\\udce9.txt``, which is also the JSON escape, so
+    ``--json`` stays valid UTF-8 and gives the name back to Python), or a title on a
+    console whose code page lacks its letters."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                reconfigure(errors="backslashreplace")
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
+
+
+def _shown(name: str) -> str:
+    """A file name for a line of output: control characters (a newline in a name would
+    split the line, or forge one) as escapes."""
+    return name.translate(_CONTROL) if not name.isprintable() else name
 
 
 @cli.command()
@@ -179,7 +203,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             if result.ok and result.output:
                 note = proof_beside(Path(result.input), Path(result.output))
                 if not quiet:
-                    click.echo(f"{result.input}: {note}", err=as_json)
+                    click.echo(f"{_shown(result.input)}: {note}", err=as_json)
     elapsed = time.monotonic() - started
     failed = sum(not r.ok for r in results)
     summary = {"inputs": len(results), "converted": sum(r.ok and not r.skipped for r in results),
@@ -237,18 +261,18 @@ def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
     for done, result in enumerate(stream, 1):
         line = None
         if not result.ok:
-            line = f"{result.input}: {result.error}"
+            line = f"{_shown(result.input)}: {result.error}"
             if bar is not None:
                 bar.write(line, file=sys.stderr)
             else:
                 click.echo(line, err=True)
         elif not quiet and not as_json and bar is None:
             state = "unchanged" if result.skipped else f"-> {result.output or '(checked)'}"
-            click.echo(f"[{done}/{total}] {result.input} {state}  ({result.title!r}, "
+            click.echo(f"[{done}/{total}] {_shown(result.input)} {state}  ({result.title!r}, "
                        f"{result.words} words, {result.scenes} scenes)")
         if verbose:
             for w in result.warnings:
-                click.echo(f"{result.input}: warning: {w}", err=True)
+                click.echo(f"{_shown(result.input)}: warning: {w}", err=True)
         if bar is not None:
             bar.update(1)
         yield result

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 import time
 import unicodedata
 from pathlib import Path
@@ -55,10 +56,13 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
                         continue
                     f = folder / name
                     if os.path.islink(f):
-                        real = f.resolve()
-                        if not real.is_relative_to(root):
+                        real = _real(f)
+                        if real is None:  # a loop: its read fails, on one line
+                            key = str(f)
+                        elif not real.is_relative_to(root):
                             continue
-                        key = str(real)
+                        else:
+                            key = str(real)
                     elif inside:
                         key = os.path.join(real_dir, name)
                     else:
@@ -67,11 +71,20 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
                         seen.add(key)
                         found.append((f, path))
         else:
-            key = str(path.resolve())
+            real = _real(path)
+            key = str(real) if real is not None else str(path)
             if key not in seen:
                 seen.add(key)
                 found.append((path, path.parent))
     return found
+
+
+def _real(path: Path) -> Path | None:
+    """``path.resolve()``, or None for a symlink loop (which resolve() raises on)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def safe_stem(name: str) -> str:
@@ -148,6 +161,8 @@ def recordable_stat(size: int, mtime_ns: int) -> tuple[int, int]:
     return (size, -1) if time.time_ns() - mtime_ns < RACY_NS else (size, mtime_ns)
 
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows
 MAX_INPUT_BYTES = 64 * 2**20
 """Inputs larger than this are refused (memory stays bounded); see ``--max-size``."""
 
@@ -156,16 +171,37 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     return read_input_stat(path, max_bytes)[0]
 
 
+PIPE_WAIT = 2.0
+"""Seconds a named pipe may stay silent before its read fails."""
+
+
+def _await_writer(fd: int) -> None:
+    """Wait until the named pipe ``fd`` (opened without blocking) has data or an end, at
+    most PIPE_WAIT seconds; then reads wait for its writer as for any pipe."""
+    import select
+
+    if not select.select([fd], [], [], PIPE_WAIT)[0]:
+        raise InputError(f"a named pipe that nothing wrote to within {PIPE_WAIT:.0f} s")
+    os.set_blocking(fd, True)
+
+
 def read_input_stat(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes, tuple[int, int]]:
     """The file's bytes, and its size and modification time (ns) taken before reading.
 
     The read asks for the size the file has (plus one byte, to see it end), not for the
     limit: a read of ``max_bytes + 1`` makes Python allocate a buffer of that size (64 MB)
     for every file, then shrink it. A file that grew since it was stat'ed, or that has no
-    size (a pipe), is read on up to the limit."""
+    size (a pipe), is read on up to the limit. The file is opened without waiting: a named
+    pipe (``mkfifo``) that nothing writes to fails after PIPE_WAIT seconds instead of
+    hanging the batch."""
     try:
-        with path.open("rb") as fh:
-            st = os.fstat(fh.fileno())
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _BINARY)
+        with open(fd, "rb") as fh:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError
+            if stat.S_ISFIFO(st.st_mode):
+                _await_writer(fd)
             size = st.st_size
             if size > max_bytes:
                 raise InputError(f"the file is {size / 2**20:.0f} MB, larger than the "

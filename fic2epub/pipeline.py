@@ -74,6 +74,21 @@ def _given(value: str | None) -> str | None:
     return value.strip() or None if value else None
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def name_text(name: str) -> str:
+    """A file name as text for a title. Bytes of a name that were not UTF-8 (Python keeps
+    them as the lone surrogates U+DC80-U+DCFF) are read as Windows-1252, the encoding
+    such names (from old archives) most often have; any other lone surrogate is dropped."""
+    if not _SURROGATE.search(name):
+        return name
+    name = _ESCAPED_BYTE.sub(
+        lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", "replace"), name)
+    return _SURROGATE.sub("", name)
+
+
 def _finish_metadata(meta: Metadata, config: Config, source_name: str) -> Metadata:
     if title := _given(config.title):
         meta.title, meta.title_source = title, "option"
@@ -84,7 +99,7 @@ def _finish_metadata(meta: Metadata, config: Config, source_name: str) -> Metada
     if series_index := _given(config.series_index):
         meta.series_index = series_index
     if not meta.title:
-        stem = Path(source_name).name
+        stem = name_text(Path(source_name).name)
         stem = re.sub(r"\.(txt|text|md)$", "", stem, flags=re.I)
         meta.title = smart_title_case(re.sub(r"[_]+", " ", stem).strip()) or "Untitled"
         meta.title_source = "filename"

@@ -341,3 +341,64 @@ def test_read_input_stat_reads_on_past_the_stat_size_of_a_pipe(tmp_path: Path) -
     with pytest.raises(InputError, match="grew past"):
         read_input_stat(fifo, max_bytes=1000)
     writer.join()
+
+
+def test_a_named_pipe_in_a_folder_fails_alone_instead_of_hanging(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(INPUT / "salt_and_iron.txt", src / "a.txt")
+    os.mkfifo(src / "m_pipe.txt")
+    shutil.copy(INPUT / "the_lantern_keeper.txt", src / "z.txt")
+    started = time.monotonic()
+    code, data, err = build([str(src), "-o", str(tmp_path / "out"), "-j2"])
+    assert time.monotonic() - started < 120
+    assert code == 1
+    assert [r["ok"] for r in data["results"]] == [True, False, True]
+    assert f"{src / 'm_pipe.txt'}: a named pipe that nothing wrote to within 2 s" in err
+
+
+def test_a_symlink_loop_fails_alone(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(INPUT / "salt_and_iron.txt", src / "good.txt")
+    (src / "loop.txt").symlink_to("loop.txt")
+    code, data, err = build([str(src), "-o", str(tmp_path / "out")])
+    assert code == 1
+    assert [(Path(r["input"]).name, r["ok"]) for r in data["results"]] == [
+        ("good.txt", True), ("loop.txt", False)]
+    assert f"{src / 'loop.txt'}: cannot read: Too many levels of symbolic links" in err
+    (tmp_path / "top.txt").symlink_to("top.txt")  # named on the command line: a usage error
+    code, data, err = build([str(tmp_path / "top.txt"), "-o", str(tmp_path / "out")])
+    assert code == 2 and f"{tmp_path / 'top.txt'}: no such file or folder" in err
+
+
+def test_file_names_that_are_not_utf8(tmp_path: Path, epubcheck) -> None:
+    """Names from old archives (Windows-1252 bytes) under a strict UTF-8 output: every
+    file converts, lines and JSON name them with escapes (valid UTF-8, and the JSON gives
+    the name back), and a title taken from such a name reads the bytes as Windows-1252."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(INPUT / "salt_and_iron.txt", src / "a.txt")
+    with open(os.path.join(os.fsencode(src), b"caf\xe9.txt"), "wb") as fh:
+        fh.write((INPUT / "the_lantern_keeper.txt").read_bytes())
+    with open(os.path.join(os.fsencode(src), b"caf\xe9 au lait.txt"), "wb") as fh:
+        fh.write(b"The rain came down on the roof all night, and nobody slept.\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(tmp_path / "out"),
+           "-j2"]
+    res = subprocess.run(cmd, capture_output=True, env=env, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    lines = res.stdout.decode("utf-8").splitlines()  # strict: valid UTF-8
+    assert sum(ln.startswith("[") for ln in lines) == 3
+    assert any(f"{src}/caf\\udce9.txt ->" in ln for ln in lines)
+    res = subprocess.run([*cmd, "--json", "--force"], capture_output=True, env=env,
+                         timeout=600, check=False)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    data = json.loads(res.stdout.decode("utf-8"))
+    by_name = {os.fsencode(Path(r["input"]).name): r for r in data["results"]}
+    assert set(by_name) == {b"a.txt", b"caf\xe9.txt", b"caf\xe9 au lait.txt"}
+    assert all(r["ok"] for r in data["results"])
+    assert by_name[b"caf\xe9 au lait.txt"]["title"] == "café au lait"
+    books = sorted((tmp_path / "out").glob("*.epub"))
+    assert len(books) == 3
+    assert all(r.clean for r in epubcheck(books))
