@@ -67,23 +67,56 @@ def settings_key(config: Config) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+CACHE_VERSION = 2
+"""1: entries keyed by the output path as given. 2: keyed by the path inside the output
+folder, with the input's absolute path and the book's warnings."""
+
+
+def _valid_entry(entry: object) -> bool:
+    """Whether a cache entry read from disk has the shape :meth:`Cache.record` writes (a
+    damaged or hand-edited cache costs a rebuild, never a crash)."""
+    if not isinstance(entry, dict):
+        return False
+    stat = entry.get("stat")
+    warnings = entry.get("warnings")
+    return (isinstance(entry.get("key"), str) and isinstance(entry.get("source"), str)
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(stat, list) and len(stat) == 2
+            and all(type(v) is int for v in stat)
+            and all(isinstance(entry.get(k), (str, type(None))) for k in ("title", "author"))
+            and all(type(entry.get(k)) is int for k in ("words", "scenes"))
+            and isinstance(warnings, list) and all(isinstance(w, str) for w in warnings))
+
+
 class Cache:
-    """Which outputs are up to date: output path -> input fingerprint and settings.
+    """Which outputs are up to date: book (its path inside the output folder) -> the
+    input it was made from, that input's fingerprint, and the settings.
 
     Written atomically (temp file + rename), so an interrupted or concurrent run never
     leaves it corrupt; at worst a book is rebuilt."""
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / CACHE_FILE
+        self._prefix = os.path.join(str(out_dir), "")
         self.entries: dict[str, dict[str, Any]] = {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("version") == 1:
-                self.entries = dict(data.get("entries", {}))
+            entries = data.get("entries") if isinstance(data, dict) and \
+                data.get("version") == CACHE_VERSION else None
+            if isinstance(entries, dict):
+                self.entries = {k: v for k, v in entries.items() if _valid_entry(v)}
         except (OSError, ValueError):
             self.entries = {}
         self.dirty = 0
         self.saved_at = time.monotonic()
+        self.save_failed = False
+
+    def _name(self, output: str) -> str:
+        """The book's path inside the output folder: the same however the folder was
+        given (``out``, ``./out``, ``/abs/out``) and wherever the build runs from."""
+        if output.startswith(self._prefix):
+            return output[len(self._prefix):]
+        return os.path.relpath(output, self._prefix)
 
     @staticmethod
     def _stat(source: str) -> tuple[int, int] | None:
@@ -103,10 +136,13 @@ class Cache:
     def fresh(self, task: Task) -> bool:
         if task.output is None:
             return False
-        entry = self.entries.get(task.output)
+        entry = self.entries.get(self._name(task.output))
         # os.path, not pathlib: this runs for every file of a batch, most often for a
-        # build in which nothing changed
-        if not entry or entry.get("key") != task.key or not os.path.isfile(task.output):
+        # build in which nothing changed. The book must have been made from this input:
+        # which input gets a name can change when other inputs come or go.
+        if not entry or entry["key"] != task.key or \
+                entry["source"] != os.path.abspath(task.source) or \
+                not os.path.isfile(task.output):
             return False
         stat = self._stat(task.source)
         if stat is None:
@@ -128,31 +164,35 @@ class Cache:
         if task.output is None or not result.ok or result.input_stat is None or \
                 result.input_sha256 is None:
             return
-        self.entries[task.output] = {"key": task.key, "stat": list(result.input_stat),
-                                     "sha256": result.input_sha256,
-                                     "title": result.title, "author": result.author,
-                                     "words": result.words, "scenes": result.scenes}
+        self.entries[self._name(task.output)] = {
+            "key": task.key, "source": os.path.abspath(task.source),
+            "stat": list(result.input_stat), "sha256": result.input_sha256,
+            "title": result.title, "author": result.author, "words": result.words,
+            "scenes": result.scenes, "warnings": list(result.warnings)}
         self.dirty += 1
         if self.dirty >= 100 and time.monotonic() - self.saved_at >= 2.0:
             self.save()  # now and then, so an interrupted batch keeps most of its record
 
     def skipped_result(self, task: Task) -> Result:
-        entry = self.entries.get(task.output or "", {})
-        stat = entry.get("stat")
-        return Result(input=task.source, output=task.output, ok=True, title=entry.get("title"),
-                      author=entry.get("author"), words=int(entry.get("words", 0)),
-                      scenes=int(entry.get("scenes", 0)), skipped=True,
-                      input_sha256=entry.get("sha256"),
-                      input_stat=(int(stat[0]), int(stat[1])) if stat else None)
+        """The Result of a book :meth:`fresh` found up to date: as recorded when it was
+        built (title, words, warnings ...)."""
+        entry = self.entries[self._name(task.output or "")]
+        stat = entry["stat"]
+        return Result(input=task.source, output=task.output, ok=True, title=entry["title"],
+                      author=entry["author"], words=entry["words"], scenes=entry["scenes"],
+                      warnings=list(entry["warnings"]), skipped=True,
+                      input_sha256=entry["sha256"], input_stat=(stat[0], stat[1]))
 
     def save(self) -> None:
         if not self.dirty or not self.path.parent.is_dir():
             return
         # dumps, not dump: json.dump encodes in pure Python, dumps in C (~10x)
-        data = json.dumps({"version": 1, "entries": self.entries}).encode("utf-8")
+        data = json.dumps({"version": CACHE_VERSION, "entries": self.entries}).encode("utf-8")
         if write_file(self.path, data):
             self.dirty = 0
             self.saved_at = time.monotonic()
+        else:
+            self.save_failed = True
 
 
 Executor = Callable[[Iterable[Task]], Iterator[Result]]

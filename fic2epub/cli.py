@@ -180,6 +180,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     settings = FolderSettings(base, {k: True for k in explicit})
     target_dir = None if check else out_dir
     started = time.monotonic()
+    cache = None
     try:
         if combine:
             stream = _combine_stream(inputs, found, target_dir, settings)
@@ -196,6 +197,9 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         results = list(_report(stream, total, as_json, quiet, verbose))
     except ConfigError as exc:
         _fail_usage(str(exc))
+    if cache is not None and cache.save_failed:
+        click.echo(f"warning: cannot write {_shown(str(cache.path))}: the next build cannot "
+                   "skip unchanged books", err=True)
     if with_proof and not combine:
         from .proof.cli import proof_beside
 

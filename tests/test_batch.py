@@ -413,3 +413,94 @@ def test_workers_default_to_the_cpus_the_process_may_use(tmp_path: Path) -> None
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_a_name_taken_over_by_another_input_is_rebuilt(tmp_path: Path) -> None:
+    """Which input gets a book's name depends on the others: with "x y.txt" gone,
+    "x_y.txt" takes "x_y.epub". Same size and mtime as the old input, it must still not
+    pass for the book's input."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "x y.txt").write_text("Title: Alpha Story\n\nThe alpha text is here and good.\n")
+    (src / "x_y.txt").write_text("Title: Bravo Story\n\nThe bravo text is here and good.\n")
+    for f in src.iterdir():
+        os.utime(f, (1_600_000_000, 1_600_000_000))
+    out = tmp_path / "out"
+    _, first, _ = _build([str(src), "-o", str(out), "-j1"])
+    assert {Path(r["output"]).name: r["title"] for r in first["results"]} == {
+        "x_y.epub": "Alpha Story", "x_y-2.epub": "Bravo Story"}
+    (src / "x y.txt").unlink()
+    _, second, _ = _build([str(src), "-o", str(out), "-j1"])
+    (result,) = second["results"]
+    assert not result["skipped"] and result["title"] == "Bravo Story"
+    assert Book(out / "x_y.epub").dc("title") == ["Bravo Story"]
+
+
+def test_the_cache_does_not_depend_on_how_the_output_folder_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(INPUT, tmp_path / "in")
+    monkeypatch.chdir(tmp_path)
+    _, first, _ = _build(["in", "-o", "out"])
+    assert first["summary"]["converted"] == 4
+    _, second, _ = _build(["in", "-o", str(tmp_path / "out")])
+    assert second["summary"]["skipped"] == 4
+    monkeypatch.chdir(tmp_path / "in")
+    _, third, _ = _build([".", "-o", "../out/"])
+    assert third["summary"]["skipped"] == 4
+    cache = json.loads((tmp_path / "out" / ".fic2epub-cache.json").read_text())
+    assert sorted(cache["entries"]) == sorted(p.name for p in (tmp_path / "out").glob("*.epub"))
+
+
+@pytest.mark.parametrize("damage", [
+    {"version": 2, "entries": 5},
+    {"version": 2, "entries": {"salt_and_iron.epub": 3}},
+    "stat=null", "words=many", "warnings=null", "no source",
+])
+def test_a_damaged_cache_costs_a_rebuild_not_a_crash(tmp_path: Path, damage: object) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(INPUT / "salt_and_iron.txt", src)
+    out = tmp_path / "out"
+    _build([str(src), "-o", str(out)])
+    path = out / ".fic2epub-cache.json"
+    if isinstance(damage, dict):
+        data = damage
+    else:
+        data = json.loads(path.read_text())
+        entry = data["entries"]["salt_and_iron.epub"]
+        if damage == "no source":
+            del entry["source"]
+        else:
+            field, value = str(damage).split("=")
+            entry[field] = None if value == "null" else value
+    path.write_text(json.dumps(data))
+    code, again, err = _build([str(src), "-o", str(out)])
+    assert code == 0, err
+    assert again["summary"]["converted"] == 1 and "Traceback" not in err
+
+
+def test_warnings_of_a_skipped_book_are_reported_again(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "untitled.txt").write_text("The rain came down all night and nobody slept.\n")
+    out = tmp_path / "out"
+    _, first, _ = _build([str(src), "-o", str(out)])
+    _, second, _ = _build([str(src), "-o", str(out)])
+    assert second["summary"]["skipped"] == 1
+    assert second["results"][0]["warnings"] == first["results"][0]["warnings"] == [
+        "no title found: using the file name"]
+    assert second["summary"]["warnings"] == first["summary"]["warnings"] == 1
+    res = CliRunner().invoke(cli, ["build", str(src), "-o", str(out), "-v"])
+    assert f"{src / 'untitled.txt'}: warning: no title found" in res.stderr
+
+
+def test_a_cache_that_cannot_be_written_is_reported(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(INPUT / "salt_and_iron.txt", src)
+    out = tmp_path / "out"
+    (out / ".fic2epub-cache.json").mkdir(parents=True)
+    code, data, err = _build([str(src), "-o", str(out)])
+    assert code == 0 and data["summary"]["converted"] == 1
+    assert (f"warning: cannot write {out / '.fic2epub-cache.json'}: the next build cannot "
+            "skip unchanged books") in err
