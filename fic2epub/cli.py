@@ -174,6 +174,9 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             _fail_usage(f"{p}: no such file or folder")
     if combine and not all(p.is_dir() for p in inputs):
         _fail_usage("--combine takes folders")
+    if combine and with_proof:
+        _fail_usage("--proof proofs story files one by one: run `fic2epub proof DIR` "
+                    "for the files of a --combine book")
     found = find_inputs(inputs)
     if not found:
         _fail_usage(f"no .txt files found in {', '.join(str(p) for p in inputs)}")
@@ -241,10 +244,17 @@ def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
 
 def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir: Path | None,
                     settings: FolderSettings) -> Iterator[Result]:
+    taken: set[str] = set()
     for folder in inputs:
         files = [src for src, root in found if root == folder]
         config = settings.config_for(folder / "x.txt", folder)
-        name = safe_stem(folder.resolve().name)
+        stem = safe_stem(folder.resolve().name)
+        name = stem
+        n = 2
+        while name.casefold() in taken:  # two folders of the same name: book, book-2
+            name = f"{stem}-{n}"
+            n += 1
+        taken.add(name.casefold())
         target = out_dir / f"{name}{suffix_for(config)}" if out_dir is not None else None
         yield combine_files(files, str(folder), target, config)
 

@@ -351,9 +351,19 @@ def suffix_for(config: Config) -> str:
     return ".kepub.epub" if config.output_format == "kepub" else ".epub"
 
 
-def natural_key(path: Path) -> list[object]:
-    """'part2' < 'part10': digits compare as numbers."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+def natural_key(path: Path) -> list[list[object]]:
+    """'part2' < 'part10': digits compare as numbers, folder by folder ('vol1/ch2' <
+    'vol1/ch10' < 'vol2/ch1')."""
+    return [[int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", part)]
+            for part in path.parts]
+
+
+def _part_name(src: Path, folder: str) -> str:
+    """A combined book's file as the error about it names it: its path in the folder."""
+    try:
+        return str(src.relative_to(folder))
+    except ValueError:
+        return str(src)
 
 
 def combine_files(sources: list[Path], name: str, output: Path | None,
@@ -364,13 +374,16 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
     try:
         from .pipeline import build_epub, combine, parse
 
-        stories = [(src, parse(read_input(src, config.max_bytes), src.name, config))
-                   for src in sources]
+        stories = []
+        for src in sorted(sources, key=natural_key):
+            try:
+                stories.append((src, parse(read_input(src, config.max_bytes), src.name,
+                                           config)))
+            except Fic2EpubError as exc:  # say which of the files it is
+                raise type(exc)(f"{_part_name(src, name)}: {exc}") from exc
         indexes = [s.metadata.series_index for _, s in stories]
-        if all(i and i.isdigit() for i in indexes):
+        if all(i and i.isdigit() for i in indexes):  # stable: ties keep the path order
             stories.sort(key=lambda pair: int(pair[1].metadata.series_index or 0))
-        else:
-            stories.sort(key=lambda pair: natural_key(pair[0]))
         story = combine([s for _, s in stories], name)
         converted = build_epub(story, config, css=_css(config), cover=cover_image(config))
         _finish(result, converted, output)

@@ -504,3 +504,49 @@ def test_a_cache_that_cannot_be_written_is_reported(tmp_path: Path) -> None:
     assert code == 0 and data["summary"]["converted"] == 1
     assert (f"warning: cannot write {out / '.fic2epub-cache.json'}: the next build cannot "
             "skip unchanged books") in err
+
+
+def test_combine_orders_subfolders_before_their_files(tmp_path: Path) -> None:
+    work = tmp_path / "saga"
+    for v in (1, 2, 10):
+        for c in (2, 1):
+            (work / f"vol{v}").mkdir(parents=True, exist_ok=True)
+            (work / f"vol{v}" / f"ch{c:02d}.txt").write_text(
+                f"Volume {v} chapter {c}\n\nwords of v{v}c{c}\n")
+    code, data, err = _build([str(work), "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    book = Book(Path(data["results"][0]["output"]))
+    text = [w for p in book.story_pages() for w in words(book.text(p)) if w.startswith("v")]
+    assert text == ["v1c1", "v1c2", "v2c1", "v2c2", "v10c1", "v10c2"]
+
+
+def test_combined_folders_of_the_same_name_get_their_own_books(tmp_path: Path) -> None:
+    for parent, word in (("x", "first"), ("y", "second")):
+        (tmp_path / parent / "book").mkdir(parents=True)
+        (tmp_path / parent / "book" / "a.txt").write_text(
+            f"Title: {word}\n\nThe {word} story has its words here.\n")
+    code, data, err = _build([str(tmp_path / "x" / "book"), str(tmp_path / "y" / "book"),
+                              "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    outputs = [Path(r["output"]) for r in data["results"]]
+    assert [p.name for p in outputs] == ["book.epub", "book-2.epub"]
+    assert [Book(p).dc("title") for p in outputs] == [["first"], ["second"]]
+
+
+def test_a_bad_file_of_a_combined_book_is_named(tmp_path: Path) -> None:
+    work = tmp_path / "book"
+    (work / "vol2").mkdir(parents=True)
+    (work / "part1.txt").write_text("Title: One\n\nThe first part has its words here.\n")
+    (work / "vol2" / "part5.txt").write_bytes(bytes(range(256)) * 4)
+    code, data, _ = _build([str(work), "--combine", "-o", str(tmp_path / "out")])
+    assert code == 1
+    assert data["results"][0]["error"] == ("vol2/part5.txt: not a text file: looks like "
+                                           "binary data")
+
+
+def test_proof_with_combine_is_a_usage_error(tmp_path: Path) -> None:
+    work = tmp_path / "book"
+    work.mkdir()
+    (work / "part1.txt").write_text("Title: One\n\nThe first part has its words here.\n")
+    code, _, err = _build([str(work), "--combine", "--proof", "-o", str(tmp_path / "out")])
+    assert code == 2 and "--proof proofs story files one by one" in err
