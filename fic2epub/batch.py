@@ -404,7 +404,13 @@ def dask_executor(scheduler: str) -> Executor:
 
             raise ConfigError("--executor dask needs the 'distributed' package: "
                               "pip install 'fic2epub[dask]'") from exc
-        with Client(scheduler, timeout="10s") as client:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address
+            from .errors import ConfigError
+
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        with client:
             futures = client.map(run_task, list(tasks), pure=False)
             for fut in as_completed(futures):
                 yield fut.result()

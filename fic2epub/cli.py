@@ -27,7 +27,7 @@ from .files import (
     suffix_for,
 )
 from .model import FIXER_NAMES, CleanOptions, Config, Result, Story
-from .settings import FolderSettings
+from .settings import LANG_TAG, FolderSettings
 
 
 class ExitStatus(IntEnum):
@@ -52,6 +52,9 @@ def _config(title: str | None, author: str | None, language: str | None, series:
                         ("--series", series), ("--series-index", series_index)):
         if value is not None and not value.strip():
             raise click.BadParameter("must not be empty", param_hint=hint)
+    if language is not None and not LANG_TAG.match(language.strip()):
+        raise click.BadParameter(f"{language!r} is not a language tag (BCP 47: en, de, pt-BR)",
+                                 param_hint="--language")
     return Config(title=title, author=author, language=language, series=series,
                   series_index=series_index, stylesheet=stylesheet,
                   clean=CleanOptions(frozenset(disable)), verify=verify,
@@ -232,7 +235,7 @@ def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
     keys: dict[int, str] = {}
     tasks = []
     for source, root in found:
-        config = settings.config_for(source, root)
+        config = settings.config_for(source)
         target = (output_path(source, root, out_dir, taken, suffix_for(config))
                   if out_dir is not None else None)
         if id(config) not in keys:  # files of one folder share a Config: one key each
@@ -247,7 +250,7 @@ def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir:
     taken: set[str] = set()
     for folder in inputs:
         files = [src for src, root in found if root == folder]
-        config = settings.config_for(folder / "x.txt", folder)
+        config = settings.config_for(folder / "x.txt")
         stem = safe_stem(folder.resolve().name)
         name = stem
         n = 2

@@ -17,6 +17,7 @@ Example ``fic2epub.toml``::
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +37,8 @@ KEYS = {"title", "author", "language", "series", "series_index", "stylesheet", "
 PROOF_KEYS = {"checkers", "disable", "words", "ignore_rules", "ignore_words", "fail_on",
               "languagetool", "language"}
 _PATH_KEYS = {"stylesheet"}
+LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+"""A BCP 47 language tag as fic2epub accepts it: ``en``, ``de``, ``pt-BR``, ``zh-Hant``."""
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -60,11 +63,16 @@ def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
     if bad:
         raise ConfigError(f"{source}: unknown key(s) in [proof]: {', '.join(bad)}; "
                           f"known keys: {', '.join(sorted(PROOF_KEYS))}")
-    for key in ("title", "author", "language", "series", "series_index"):
-        if key in data and not isinstance(data[key], (str, int)):
+    for key in ("title", "author", "language", "series", "series_index", *_PATH_KEYS):
+        # bool is an int to Python: author = true would become "True"
+        if key in data and (not isinstance(data[key], (str, int))
+                            or isinstance(data[key], bool)):
             raise ConfigError(f"{source}: {key} must be a string")
         if key in data and not str(data[key]).strip():
             raise ConfigError(f"{source}: {key} must not be empty")
+    if "language" in data and not LANG_TAG.match(str(data["language"]).strip()):
+        raise ConfigError(f"{source}: language {data['language']!r} is not a language tag "
+                          "(BCP 47: en, de, pt-BR)")
     if "verify" in data and not isinstance(data["verify"], bool):
         raise ConfigError(f"{source}: verify must be true or false")
     no_fix = data.get("no_fix", [])
@@ -75,6 +83,8 @@ def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
     for key in _PATH_KEYS:
         if key in out:
             out[key] = str((base / str(out[key])).resolve())
+            if not Path(out[key]).is_file():
+                raise ConfigError(f"{source}: {key} {out[key]} is not a file")
     if "words" in proof:
         words = proof["words"] if isinstance(proof["words"], list) else [proof["words"]]
         proof = {**proof, "words": [str((base / str(w)).resolve()) for w in words]}
@@ -89,9 +99,12 @@ def read_folder_config(folder: Path) -> dict[str, Any]:
         return _validate(_read_toml(toml), toml)
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
-        tool = _read_toml(pyproject).get("tool", {}).get("fic2epub")
-        if isinstance(tool, dict):
-            return _validate(tool, pyproject)
+        tool = _read_toml(pyproject).get("tool")
+        ours = tool.get("fic2epub") if isinstance(tool, dict) else None
+        if isinstance(ours, dict):
+            return _validate(ours, pyproject)
+        if ours is not None:
+            raise ConfigError(f"{pyproject}: [tool.fic2epub] must be a table")
     return {}
 
 
@@ -102,32 +115,38 @@ class FolderSettings:
         self.base = base
         self.explicit = explicit  # options given on the command line: they win
         self._cache: dict[Path, dict[str, Any]] = {}
-        self._configs: dict[tuple[Path, Path], Config] = {}
+        self._configs: dict[Path, Config] = {}
 
-    def _chain(self, folder: Path, root: Path) -> dict[str, Any]:
-        folder = folder.resolve()
-        root = root.resolve()
+    def _chain(self, folder: Path) -> dict[str, Any]:
+        """The settings for files in ``folder``: its own file's over those of every folder
+        above it, up to the file system's root, whichever folder the build was given (a
+        subfolder built alone gets the same books as when its parent is built)."""
         if folder in self._cache:
             return self._cache[folder]
-        if folder == root or root not in folder.parents:
-            merged = read_folder_config(folder)
-        else:
-            merged = dict(self._chain(folder.parent, root))
-            own = read_folder_config(folder)
-            proof = {**merged.get("proof", {}), **own.get("proof", {})}
-            merged.update(own)
-            if proof:
-                merged["proof"] = proof
+        real = folder.resolve()
+        merged = self._chain_real(real)
         self._cache[folder] = merged
         return merged
 
-    def config_for(self, source: Path, root: Path) -> Config:
+    def _chain_real(self, folder: Path) -> dict[str, Any]:
+        if folder in self._cache:
+            return self._cache[folder]
+        parent = folder.parent
+        merged = {} if parent == folder else dict(self._chain_real(parent))
+        own = read_folder_config(folder)
+        proof = {**merged.get("proof", {}), **own.get("proof", {})}
+        merged.update(own)
+        if proof:
+            merged["proof"] = proof
+        self._cache[folder] = merged
+        return merged
+
+    def config_for(self, source: Path) -> Config:
         """The settings for one file; files of one folder share one Config object."""
-        key = (source.parent, root)
-        if key not in self._configs:
-            self._configs[key] = apply(self.base, self._chain(source.parent, root),
-                                       self.explicit)
-        return self._configs[key]
+        folder = source.parent
+        if folder not in self._configs:
+            self._configs[folder] = apply(self.base, self._chain(folder), self.explicit)
+        return self._configs[folder]
 
 
 def apply(base: Config, settings: dict[str, Any], explicit: dict[str, Any]) -> Config:

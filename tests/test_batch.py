@@ -550,3 +550,73 @@ def test_proof_with_combine_is_a_usage_error(tmp_path: Path) -> None:
     (work / "part1.txt").write_text("Title: One\n\nThe first part has its words here.\n")
     code, _, err = _build([str(work), "--combine", "--proof", "-o", str(tmp_path / "out")])
     assert code == 2 and "--proof proofs story files one by one" in err
+
+
+def test_a_subfolder_or_file_built_alone_gets_its_parents_settings(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    deep = root / "a" / "b"
+    deep.mkdir(parents=True)
+    (root / "fic2epub.toml").write_text('author = "Root Author"\nseries = "Root Series"\n')
+    (root / "a" / "fic2epub.toml").write_text('author = "A Author"\n')
+    (root / "a" / "mid.txt").write_text(_story("Mid", "Some words in a story about a boat."))
+    (deep / "deep.txt").write_text(_story("Deep", "Other words in a story about a train."))
+    seen = {}
+    for n, target in enumerate([root, root / "a", deep, deep / "deep.txt"]):
+        code, data, err = _build([str(target), "-o", str(tmp_path / f"out{n}")])
+        assert code == 0, err
+        for r in data["results"]:
+            book = Book(Path(r["output"]))
+            got = (r["author"], book.meta("belongs-to-collection"))
+            assert seen.setdefault(Path(r["input"]).name, got) == got, target
+    assert seen == {"mid.txt": ("A Author", ["Root Series"]),
+                    "deep.txt": ("A Author", ["Root Series"])}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('stylesheet = "missing.css"\n', "stylesheet {sub}/missing.css is not a file"),
+    ('stylesheet = ""\n', "stylesheet must not be empty"),
+    ("stylesheet = 3\n", "stylesheet {sub}/3 is not a file"),
+    ('language = "not a tag!"\n',
+     "language 'not a tag!' is not a language tag (BCP 47: en, de, pt-BR)"),
+    ("author = true\n", "author must be a string"),
+])
+def test_a_bad_value_in_a_folder_config_is_one_usage_error(tmp_path: Path, text: str,
+                                                            message: str) -> None:
+    sub = tmp_path / "in" / "sub"
+    sub.mkdir(parents=True)
+    for n in range(3):
+        (sub / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
+    (sub / "fic2epub.toml").write_text(text)
+    code, data, err = _build([str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert code == 2 and data == {}
+    assert err.strip().splitlines() == [
+        f"fic2epub: {sub / 'fic2epub.toml'}: {message.format(sub=sub)}"]
+
+
+def test_a_bad_tool_table_in_pyproject_and_a_bad_language_option(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "s.txt").write_text(_story("S", "Some words in a story about a boat."))
+    (src / "pyproject.toml").write_text("tool = 3\n")
+    code, _, err = _build([str(src), "-o", str(tmp_path / "out")])
+    assert code == 0, err  # no [tool.fic2epub]: nothing for fic2epub
+    (src / "pyproject.toml").write_text('[tool]\nfic2epub = "x"\n')
+    code, _, err = _build([str(src), "-o", str(tmp_path / "out")])
+    assert code == 2 and "[tool.fic2epub] must be a table" in err
+    (src / "pyproject.toml").unlink()
+    code, _, err = _build([str(src), "-o", str(tmp_path / "out"), "--language", "not a tag!"])
+    assert code == 2 and "Invalid value for --language: 'not a tag!' is not a language tag" in err
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "tcp://127.0.0.1:1"])
+def test_an_unreachable_dask_scheduler_is_one_usage_error(tmp_path: Path, address: str) -> None:
+    pytest.importorskip("distributed")
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(2):
+        (src / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
+    code, _, err = _build([str(src), "-o", str(tmp_path / "out"), "--executor", "dask",
+                           "--scheduler", address])
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"fic2epub: cannot reach the Dask scheduler at {address}: ")
