@@ -188,7 +188,7 @@ class Cache:
             return
         # dumps, not dump: json.dump encodes in pure Python, dumps in C (~10x)
         data = json.dumps({"version": CACHE_VERSION, "entries": self.entries}).encode("utf-8")
-        if write_file(self.path, data):
+        if write_file(self.path, data, mode=0o644):  # readable as the books are
             self.dirty = 0
             self.saved_at = time.monotonic()
         else:

@@ -197,7 +197,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             workers = jobs or batch.available_cpus()
             run = (batch.dask_executor(scheduler or "") if executor == "dask" else
                    batch.serial if workers == 1 or len(tasks) == 1 else
-                   batch.process_pool(workers))
+                   batch.process_pool(min(workers, len(tasks))))
             cache = None if check else batch.Cache(out_dir)
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
@@ -219,7 +219,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     summary = {"inputs": len(results), "converted": sum(r.ok and not r.skipped for r in results),
                "skipped": sum(r.skipped for r in results), "failed": failed,
                "warnings": sum(len(r.warnings) for r in results),
-               "words": sum(r.words for r in results), "seconds": round(elapsed, 3)}
+               "words": sum(r.words for r in results if r.ok),
+               "seconds": round(elapsed, 3)}
     if as_json:
         order = {str(src): n for n, (src, _root) in enumerate(found)}
         results.sort(key=lambda r: order.get(r.input, -1))

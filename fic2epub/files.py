@@ -108,14 +108,23 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
     folder, real_folder = _out_folder(str(source.parent), str(root), str(out_dir),
                                       os.getcwd())
     stem = safe_stem(_TXT.sub("", source.name))
-    name = f"{stem}{suffix}"
+    name = _named(stem, "", suffix)
     n = 2
     # unique even on case-insensitive file systems (Windows, macOS, FAT e-readers)
     while f"{real_folder}/{name}".casefold() in taken:
-        name = f"{stem}-{n}{suffix}"
+        name = _named(stem, f"-{n}", suffix)
         n += 1
     taken.add(f"{real_folder}/{name}".casefold())
     return folder / name
+
+
+def _named(stem: str, number: str, suffix: str) -> str:
+    """``stem + number + suffix``, the stem cut so that the whole name has at most
+    MAX_NAME characters."""
+    keep = MAX_NAME - len(number) - len(suffix)
+    if len(stem) > keep:
+        stem = stem[:keep].rstrip(" ._-") or "story"
+    return f"{stem}{number}{suffix}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -171,6 +180,12 @@ def read_input(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     return read_input_stat(path, max_bytes)[0]
 
 
+def _mb(size: int) -> str:
+    """A size in MB for a message: 200 MB, 1.22 MB (not "1 MB, larger than the 1 MB")."""
+    mb = size / 2**20
+    return f"{mb:.0f} MB" if mb.is_integer() else f"{mb:.2f}".rstrip("0").rstrip(".") + " MB"
+
+
 PIPE_WAIT = 2.0
 """Seconds a named pipe may stay silent before its read fails."""
 
@@ -204,13 +219,13 @@ def read_input_stat(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes
                 _await_writer(fd)
             size = st.st_size
             if size > max_bytes:
-                raise InputError(f"the file is {size / 2**20:.0f} MB, larger than the "
-                                 f"{max_bytes / 2**20:.0f} MB limit (--max-size)")
+                raise InputError(f"the file is {_mb(size)}, larger than the "
+                                 f"{_mb(max_bytes)} limit (--max-size)")
             data = fh.read(size + 1)
             if len(data) > size:
                 data += fh.read(max_bytes + 1 - len(data))
         if len(data) > max_bytes:
-            raise InputError(f"the file grew past the {max_bytes / 2**20:.0f} MB limit "
+            raise InputError(f"the file grew past the {_mb(max_bytes)} limit "
                              "while being read (--max-size)")
         return data, (size, st.st_mtime_ns)
     except FileNotFoundError as exc:

@@ -40,7 +40,7 @@ def cache_root() -> Path | None:
     return Path(base) / "fic2epub" if base else None
 
 
-def write_file(path: Path, data: bytes) -> bool:
+def write_file(path: Path, data: bytes, mode: int | None = None) -> bool:
     """Write a file that may be lost (a cache): under a temporary name in the same folder,
     then renamed, so that readers see the whole file or none. Creates the folder. Any
     failure is ignored (False) and leaves no temporary file behind. Unlike the books
@@ -55,6 +55,8 @@ def write_file(path: Path, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
+        if mode is not None:  # mkstemp's file is private (0600)
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
         return True
     except OSError:

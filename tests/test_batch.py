@@ -620,3 +620,66 @@ def test_an_unreachable_dask_scheduler_is_one_usage_error(tmp_path: Path, addres
     assert code == 2, err
     (line,) = err.strip().splitlines()
     assert line.startswith(f"fic2epub: cannot reach the Dask scheduler at {address}: ")
+
+
+def test_names_stay_within_120_characters(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / f"{'a' * 200}.txt").write_text(_story("A", "Some words in a story about a boat."))
+    (src / f"{'A' * 200}.TXT").write_text(_story("B", "Other words in a story about a train."))
+    for extra in ([], ["--format", "kepub"]):
+        code, data, err = _build([str(src), "-o", str(tmp_path / "out"), *extra])
+        assert code == 0, err
+        names = [Path(r["output"]).name for r in data["results"]]
+        assert len(set(n.casefold() for n in names)) == 2
+        assert all(len(n) <= 120 for n in names), [len(n) for n in names]
+        assert names[0].endswith("-2.epub") or names[1].endswith("-2.epub") or \
+            names[0].endswith("-2.kepub.epub") or names[1].endswith("-2.kepub.epub")
+
+
+def test_summary_counts_words_of_books_written_only(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(_story("A", "The first story has a boat in it."))
+    (src / "b.txt").write_text(_story("B", "The second story has a train and a bridge."))
+    (tmp_path / "out" / "b.epub").mkdir(parents=True)  # b's book cannot be written
+    code, data, _ = _build([str(src), "-o", str(tmp_path / "out"), "-j1"])
+    assert code == 1 and [r["ok"] for r in data["results"]] == [True, False]
+    assert data["summary"]["words"] == data["results"][0]["words"] > 0
+
+
+def test_a_size_over_the_limit_is_told_exactly(tmp_path: Path) -> None:
+    src = tmp_path / "big.txt"
+    src.write_bytes(b"Title: Big\n\n" + b"word " * 256_000)  # 1.22 MB
+    code, data, _ = _build([str(src), "-o", str(tmp_path / "out"), "--max-size", "1"])
+    assert code == 1
+    assert data["results"][0]["error"] == ("the file is 1.22 MB, larger than the 1 MB limit "
+                                           "(--max-size)")
+
+
+def test_no_more_workers_than_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fic2epub import batch
+
+    asked: list[int] = []
+
+    def pool(jobs: int) -> batch.Executor:
+        asked.append(jobs)
+        return batch.serial
+
+    monkeypatch.setattr(batch, "process_pool", pool)
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(3):
+        (src / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
+    code, _, err = _build([str(src), "-o", str(tmp_path / "out"), "-j", "40"])
+    assert code == 0, err
+    assert asked == [3]
+
+
+def test_the_cache_file_is_readable_as_the_books_are(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(_story("A", "Some words in a story about a boat."))
+    _build([str(src), "-o", str(tmp_path / "out")])
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    assert modes == {"a.epub": 0o644, ".fic2epub-cache.json": 0o644}
