@@ -111,6 +111,16 @@ class Cache:
         self.saved_at = time.monotonic()
         self.save_failed = False
 
+    def claimed(self, sources: set[str]) -> set[str]:
+        """The books (as :func:`~fic2epub.files.output_path` marks names taken: real
+        path, case-folded) that the cache holds for inputs other than ``sources`` that
+        still exist: another input folder built into the same output folder before."""
+        mine = {os.path.abspath(s) for s in sources}
+        folder = str(Path(self._prefix).resolve())
+        return {f"{folder}/{name}".casefold() for name, entry in self.entries.items()
+                if entry["source"] not in mine and os.path.isfile(entry["source"])
+                and os.path.isfile(os.path.join(self._prefix, name))}
+
     def _name(self, output: str) -> str:
         """The book's path inside the output folder: the same however the folder was
         given (``out``, ``./out``, ``/abs/out``) and wherever the build runs from."""

@@ -192,13 +192,13 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             stream = _combine_stream(inputs, found, target_dir, settings)
             total = len(inputs)
         else:
-            tasks = _tasks(found, target_dir, settings)
+            cache = None if check else batch.Cache(out_dir)
+            tasks = _tasks(found, target_dir, settings, cache)
             total = len(tasks)
             workers = jobs or batch.available_cpus()
             run = (batch.dask_executor(scheduler or "") if executor == "dask" else
                    batch.serial if workers == 1 or len(tasks) == 1 else
                    batch.process_pool(min(workers, len(tasks))))
-            cache = None if check else batch.Cache(out_dir)
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
     except ConfigError as exc:
@@ -231,8 +231,11 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
 
 
 def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
-           settings: FolderSettings) -> list[batch.Task]:
-    taken: set[str] = set()
+           settings: FolderSettings, cache: batch.Cache | None = None) -> list[batch.Task]:
+    # names the cache gives to books of inputs that still exist but are not in this
+    # build: building one of several folders that share an output folder keeps its
+    # books' names instead of writing over the others'
+    taken = cache.claimed({str(src) for src, _ in found}) if cache is not None else set()
     keys: dict[int, str] = {}
     tasks = []
     for source, root in found:

@@ -683,3 +683,25 @@ def test_the_cache_file_is_readable_as_the_books_are(tmp_path: Path) -> None:
     _build([str(src), "-o", str(tmp_path / "out")])
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
     assert modes == {"a.epub": 0o644, ".fic2epub-cache.json": 0o644}
+
+
+def test_building_one_of_two_folders_keeps_the_others_books(tmp_path: Path) -> None:
+    for folder, title in (("fandomA", "Alpha"), ("fandomB", "Bravo")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "story.txt").write_text(
+            _story(title, f"The {title} story has its own words in it."))
+    out = tmp_path / "out"
+    _, both, _ = _build([str(tmp_path / "fandomA"), str(tmp_path / "fandomB"), "-o", str(out)])
+    names = {r["title"]: Path(r["output"]).name for r in both["results"]}
+    assert names == {"Alpha": "story.epub", "Bravo": "story-2.epub"}
+    code, alone, err = _build([str(tmp_path / "fandomB"), "-o", str(out)])
+    assert code == 0, err
+    (result,) = alone["results"]
+    assert Path(result["output"]).name == "story-2.epub" and result["skipped"]
+    assert Book(out / "story.epub").dc("title") == ["Alpha"]
+    assert Book(out / "story-2.epub").dc("title") == ["Bravo"]
+    # once fandomA's story is gone, its name is free again
+    (tmp_path / "fandomA" / "story.txt").unlink()
+    (tmp_path / "fandomB" / "story.txt").write_text(_story("Bravo", "New words for the B story."))
+    _, later, _ = _build([str(tmp_path / "fandomB"), "-o", str(out)])
+    assert Path(later["results"][0]["output"]).name == "story.epub"
