@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from . import __version__
 from .files import convert_file, prepare_file, recordable_stat, write_book
@@ -69,12 +69,13 @@ def settings_key(config: Config) -> str:
 
 CACHE_VERSION = 2
 """1: entries keyed by the output path as given. 2: keyed by the path inside the output
-folder, with the input's absolute path and the book's warnings."""
+folder, with the input's path relative to the output folder and the book's warnings."""
 
 
-def _valid_entry(entry: object) -> bool:
+def _valid_entry(entry: object) -> TypeGuard[dict[str, Any]]:
     """Whether a cache entry read from disk has the shape :meth:`Cache.record` writes (a
-    damaged or hand-edited cache costs a rebuild, never a crash)."""
+    damaged or hand-edited cache costs a rebuild, never a crash). Checked when an entry
+    is used, not for all of them when the cache is read."""
     if not isinstance(entry, dict):
         return False
     stat = entry.get("stat")
@@ -90,7 +91,8 @@ def _valid_entry(entry: object) -> bool:
 
 class Cache:
     """Which outputs are up to date: book (its path inside the output folder) -> the
-    input it was made from, that input's fingerprint, and the settings.
+    input it was made from (its path relative to the output folder: a project copied or
+    moved with its output keeps its cache), that input's fingerprint, and the settings.
 
     Written atomically (temp file + rename), so an interrupted or concurrent run never
     leaves it corrupt; at worst a book is rebuilt."""
@@ -98,28 +100,52 @@ class Cache:
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / CACHE_FILE
         self._prefix = os.path.join(str(out_dir), "")
+        self._cwd = os.getcwd()
+        self._out_abs = os.path.normpath(os.path.join(self._cwd, str(out_dir)))
+        self._sources: dict[str, str] = {}
         self.entries: dict[str, dict[str, Any]] = {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             entries = data.get("entries") if isinstance(data, dict) and \
                 data.get("version") == CACHE_VERSION else None
             if isinstance(entries, dict):
-                self.entries = {k: v for k, v in entries.items() if _valid_entry(v)}
+                self.entries = entries
         except (OSError, ValueError):
             self.entries = {}
         self.dirty = 0
         self.saved_at = time.monotonic()
         self.save_failed = False
 
+    def _source(self, source: str) -> str:
+        """An input's path as the cache records it: relative to the output folder, with
+        ``/`` (the absolute path when there is none: another drive on Windows)."""
+        key = self._sources.get(source)
+        if key is None:
+            path = os.path.normpath(os.path.join(self._cwd, source))  # one getcwd, not one a file
+            try:
+                key = os.path.relpath(path, self._out_abs).replace(os.sep, "/")
+            except ValueError:
+                key = path
+            self._sources[source] = key
+        return key
+
     def claimed(self, sources: set[str]) -> set[str]:
         """The books (as :func:`~fic2epub.files.output_path` marks names taken: real
-        path, case-folded) that the cache holds for inputs other than ``sources`` that
-        still exist: another input folder built into the same output folder before."""
-        mine = {os.path.abspath(s) for s in sources}
-        folder = str(Path(self._prefix).resolve())
-        return {f"{folder}/{name}".casefold() for name, entry in self.entries.items()
-                if entry["source"] not in mine and os.path.isfile(entry["source"])
-                and os.path.isfile(os.path.join(self._prefix, name))}
+        path, ``/``, case-folded) that the cache holds for inputs other than ``sources``
+        that still exist: another input folder built into the same output folder before.
+        An input reached by another path (a symlinked folder) is not another input."""
+        mine = {self._source(s) for s in sources}
+        others = [(name, os.path.join(self._out_abs, entry["source"]))
+                  for name, entry in self.entries.items()
+                  if isinstance(entry, dict) and isinstance(entry.get("source"), str)
+                  and entry["source"] not in mine]
+        if not others:
+            return set()
+        real_mine = {os.path.realpath(s) for s in sources}
+        folder = str(Path(self._out_abs).resolve())
+        return {f"{folder}/{name.replace(os.sep, '/')}".casefold() for name, src in others
+                if os.path.isfile(src) and os.path.realpath(src) not in real_mine
+                and os.path.isfile(os.path.join(self._out_abs, name))}
 
     def _name(self, output: str) -> str:
         """The book's path inside the output folder: the same however the folder was
@@ -150,8 +176,8 @@ class Cache:
         # os.path, not pathlib: this runs for every file of a batch, most often for a
         # build in which nothing changed. The book must have been made from this input:
         # which input gets a name can change when other inputs come or go.
-        if not entry or entry["key"] != task.key or \
-                entry["source"] != os.path.abspath(task.source) or \
+        if not _valid_entry(entry) or entry["key"] != task.key or \
+                entry["source"] != self._source(task.source) or \
                 not os.path.isfile(task.output):
             return False
         stat = self._stat(task.source)
@@ -175,7 +201,7 @@ class Cache:
                 result.input_sha256 is None:
             return
         self.entries[self._name(task.output)] = {
-            "key": task.key, "source": os.path.abspath(task.source),
+            "key": task.key, "source": self._source(task.source),
             "stat": list(result.input_stat), "sha256": result.input_sha256,
             "title": result.title, "author": result.author, "words": result.words,
             "scenes": result.scenes, "warnings": list(result.warnings)}
@@ -201,6 +227,7 @@ class Cache:
         if write_file(self.path, data, mode=0o644):  # readable as the books are
             self.dirty = 0
             self.saved_at = time.monotonic()
+            self.save_failed = False
         else:
             self.save_failed = True
 

@@ -705,3 +705,24 @@ def test_building_one_of_two_folders_keeps_the_others_books(tmp_path: Path) -> N
     (tmp_path / "fandomB" / "story.txt").write_text(_story("Bravo", "New words for the B story."))
     _, later, _ = _build([str(tmp_path / "fandomB"), "-o", str(out)])
     assert Path(later["results"][0]["output"]).name == "story.epub"
+
+
+def test_a_copied_or_linked_project_keeps_its_cache_and_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache records inputs relative to the output folder: a project copied or moved
+    with its output (a CI checkout at another path) skips its unchanged books, and the
+    same folder reached through a symlink is not "another input" whose names are taken."""
+    proj = tmp_path / "proj"
+    shutil.copytree(INPUT, proj / "in")
+    monkeypatch.chdir(proj)
+    _, first, _ = _build(["in", "-o", "out"])
+    assert first["summary"]["converted"] == 4
+    shutil.copytree(proj, tmp_path / "copy", symlinks=True)
+    monkeypatch.chdir(tmp_path / "copy")
+    _, copied, _ = _build(["in", "-o", "out"])
+    assert copied["summary"]["skipped"] == 4
+    (tmp_path / "link").symlink_to(proj)
+    _, linked, _ = _build([str(tmp_path / "link" / "in"), "-o", str(proj / "out")])
+    assert sorted(p.name for p in (proj / "out").glob("*.epub")) == sorted(
+        Path(r["output"]).name for r in first["results"])
+    assert not any("-2" in Path(r["output"]).name for r in linked["results"])
