@@ -356,22 +356,31 @@ WORKER_DIED = ("the worker process converting this file died (killed by the syst
 
 def process_pool(jobs: int) -> Executor:
     def run(tasks: Iterable[Task]) -> Iterator[Result]:
-        chunks = _chunks(tasks, jobs)
-        first = next(chunks, None)
-        if first is None:
-            return  # nothing to convert: no workers, no warm-up
-        context = _fork_context()
-        frozen = context is not None and _warm_up()
-        queue = itertools.chain([first], chunks)
-        while True:
-            suspects = yield from _run_pool(queue, jobs, context, frozen)
-            if not suspects:
-                return
-            # A worker died (the OS killed it, or it crashed) and took the pool with it.
-            # The tasks in flight are retried one at a time, so the one that kills its
-            # worker again is known and reported; then the batch goes on in a new pool.
-            yield from _isolate(suspects, context)
+        workers = min(jobs, len(tasks)) if isinstance(tasks, Sized) else jobs
+        if workers < 2:
+            yield from serial(tasks)  # one book to make (the rest up to date): no pool
+            return
+        yield from _pooled(tasks, workers)
     return run
+
+
+def _pooled(tasks: Iterable[Task], jobs: int) -> Iterator[Result]:
+    """Convert ``tasks`` in a pool of ``jobs`` worker processes."""
+    chunks = _chunks(tasks, jobs)
+    first = next(chunks, None)
+    if first is None:
+        return  # nothing to convert: no workers, no warm-up
+    context = _fork_context()
+    frozen = context is not None and _warm_up()
+    queue = itertools.chain([first], chunks)
+    while True:
+        suspects = yield from _run_pool(queue, jobs, context, frozen)
+        if not suspects:
+            return
+        # A worker died (the OS killed it, or it crashed) and took the pool with it.
+        # The tasks in flight are retried one at a time, so the one that kills its
+        # worker again is known and reported; then the batch goes on in a new pool.
+        yield from _isolate(suspects, context)
 
 
 def _run_pool(queue: Iterator[list[Task]], jobs: int,

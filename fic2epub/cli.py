@@ -102,13 +102,15 @@ def _escaping_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
-
-
 def _shown(name: str) -> str:
-    """A file name for a line of output: control characters (a newline in a name would
-    split the line, or forge one) as escapes."""
-    return name.translate(_CONTROL) if not name.isprintable() else name
+    """A file name for a line of output: characters that are not printable (control
+    characters, line and paragraph separators, a terminal's escape introducers: a newline
+    in a name would split the line, or forge one) as escapes."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   if ord(c) < 0xD800 or ord(c) > 0xDFFF else f"\\u{ord(c):04x}"
+                   for c in name)
 
 
 @cli.command()
@@ -225,7 +227,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         order = {str(src): n for n, (src, _root) in enumerate(found)}
         results.sort(key=lambda r: order.get(r.input, -1))
         click.echo(json.dumps({"results": [dataclasses.asdict(r) for r in results],
-                               "summary": summary}, ensure_ascii=False, indent=2))
+                               "summary": summary}, indent=2))  # ASCII: valid in any encoding
     _summary_table(summary, err=as_json or bool(failed))
     sys.exit(ExitStatus.FAILED if failed else ExitStatus.OK)
 
@@ -282,7 +284,7 @@ def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
     for done, result in enumerate(stream, 1):
         line = None
         if not result.ok:
-            line = f"{_shown(result.input)}: {result.error}"
+            line = _shown(f"{result.input}: {result.error}")
             if bar is not None:
                 bar.write(line, file=sys.stderr)
             else:
@@ -362,7 +364,7 @@ def inspect(file: Path, as_json: bool, disable: tuple[str, ...]) -> None:
         sys.exit(ExitStatus.FAILED)
     data = story_dict(story, language)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(data, indent=2))
         return
     m = story.metadata
     click.echo(f"{file}  ({story.encoding}, language {language})")

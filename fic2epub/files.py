@@ -186,6 +186,12 @@ def _mb(size: int) -> str:
     return f"{mb:.0f} MB" if mb.is_integer() else f"{mb:.2f}".rstrip("0").rstrip(".") + " MB"
 
 
+def _size(size: int, limit: int) -> str:
+    """``size`` in MB, or in bytes when MB would not show it is over ``limit``."""
+    text = _mb(size)
+    return text if text != _mb(limit) else f"{size:,} bytes"
+
+
 PIPE_WAIT = 2.0
 """Seconds a named pipe may stay silent before its read fails."""
 
@@ -193,10 +199,12 @@ PIPE_WAIT = 2.0
 def _await_writer(fd: int) -> None:
     """Wait until the named pipe ``fd`` (opened without blocking) has data or an end, at
     most PIPE_WAIT seconds; then reads wait for its writer as for any pipe."""
-    import select
+    import selectors  # poll or epoll: select() cannot take a descriptor over 1023
 
-    if not select.select([fd], [], [], PIPE_WAIT)[0]:
-        raise InputError(f"a named pipe that nothing wrote to within {PIPE_WAIT:.0f} s")
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        if not sel.select(PIPE_WAIT):
+            raise InputError(f"a named pipe that nothing wrote to within {PIPE_WAIT:.0f} s")
     os.set_blocking(fd, True)
 
 
@@ -219,7 +227,7 @@ def read_input_stat(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[bytes
                 _await_writer(fd)
             size = st.st_size
             if size > max_bytes:
-                raise InputError(f"the file is {_mb(size)}, larger than the "
+                raise InputError(f"the file is {_size(size, max_bytes)}, larger than the "
                                  f"{_mb(max_bytes)} limit (--max-size)")
             data = fh.read(size + 1)
             if len(data) > size:

@@ -17,7 +17,9 @@ Example ``fic2epub.toml``::
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -64,8 +66,10 @@ def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
         raise ConfigError(f"{source}: unknown key(s) in [proof]: {', '.join(bad)}; "
                           f"known keys: {', '.join(sorted(PROOF_KEYS))}")
     for key in ("title", "author", "language", "series", "series_index", *_PATH_KEYS):
-        # bool is an int to Python: author = true would become "True"
-        if key in data and (not isinstance(data[key], (str, int))
+        # numbers are fine for a series index or a title ("1984"), not for a path; bool is
+        # an int to Python: author = true would become "True"
+        allowed = (str,) if key in _PATH_KEYS else (str, int)
+        if key in data and (not isinstance(data[key], allowed)
                             or isinstance(data[key], bool)):
             raise ConfigError(f"{source}: {key} must be a string")
         if key in data and not str(data[key]).strip():
@@ -118,9 +122,12 @@ class FolderSettings:
         self._configs: dict[Path, Config] = {}
 
     def _chain(self, folder: Path) -> dict[str, Any]:
-        """The settings for files in ``folder``: its own file's over those of every folder
-        above it, up to the file system's root, whichever folder the build was given (a
-        subfolder built alone gets the same books as when its parent is built)."""
+        """The settings for files in ``folder``: its own file's over those of the folders
+        above it, whichever folder the build was given (a subfolder built alone gets the
+        same books as when its parent is built), up to the first that is a repository's
+        root (holds ``.git``), the home folder or the file system's root. A folder that
+        anyone may write to (sticky and world-writable: ``/tmp``) is not read, nor any
+        folder above it."""
         if folder in self._cache:
             return self._cache[folder]
         real = folder.resolve()
@@ -131,8 +138,10 @@ class FolderSettings:
     def _chain_real(self, folder: Path) -> dict[str, Any]:
         if folder in self._cache:
             return self._cache[folder]
-        parent = folder.parent
-        merged = {} if parent == folder else dict(self._chain_real(parent))
+        if _shared(folder):  # /tmp: anyone could have put a file there
+            self._cache[folder] = {}
+            return {}
+        merged = {} if _top(folder) else dict(self._chain_real(folder.parent))
         own = read_folder_config(folder)
         proof = {**merged.get("proof", {}), **own.get("proof", {})}
         merged.update(own)
@@ -147,6 +156,20 @@ class FolderSettings:
         if folder not in self._configs:
             self._configs[folder] = apply(self.base, self._chain(folder), self.explicit)
         return self._configs[folder]
+
+
+def _top(folder: Path) -> bool:
+    """Whether the settings chain stops at ``folder`` (it is still read)."""
+    return (folder.parent == folder or (folder / ".git").exists()
+            or str(folder) == os.path.expanduser("~"))
+
+
+def _shared(folder: Path) -> bool:
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_ISVTX and mode & stat.S_IWOTH)
 
 
 def apply(base: Config, settings: dict[str, Any], explicit: dict[str, Any]) -> Config:

@@ -406,6 +406,8 @@ def test_workers_default_to_the_cpus_the_process_may_use(tmp_path: Path) -> None
     v2.write_text("100000 100000\n")
     assert available_cpus((v2,)) == 1
     v2.write_text("max 100000\n")
+    if not hasattr(os, "sched_getaffinity"):  # macOS, Windows
+        return
     assert available_cpus((v2,)) == len(os.sched_getaffinity(0))
     # the affinity mask, in a child process pinned to one CPU
     code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
@@ -575,7 +577,7 @@ def test_a_subfolder_or_file_built_alone_gets_its_parents_settings(tmp_path: Pat
 @pytest.mark.parametrize(("text", "message"), [
     ('stylesheet = "missing.css"\n', "stylesheet {sub}/missing.css is not a file"),
     ('stylesheet = ""\n', "stylesheet must not be empty"),
-    ("stylesheet = 3\n", "stylesheet {sub}/3 is not a file"),
+    ("stylesheet = 3\n", "stylesheet must be a string"),
     ('language = "not a tag!"\n',
      "language 'not a tag!' is not a language tag (BCP 47: en, de, pt-BR)"),
     ("author = true\n", "author must be a string"),
@@ -726,3 +728,79 @@ def test_a_copied_or_linked_project_keeps_its_cache_and_names(
     assert sorted(p.name for p in (proj / "out").glob("*.epub")) == sorted(
         Path(r["output"]).name for r in first["results"])
     assert not any("-2" in Path(r["output"]).name for r in linked["results"])
+
+
+def test_build_starts_as_many_workers_as_cpus_it_may_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fic2epub import batch
+
+    asked: list[int] = []
+
+    def pool(jobs: int) -> batch.Executor:
+        asked.append(jobs)
+        return batch.serial
+
+    monkeypatch.setattr(batch, "available_cpus", lambda: 3)
+    monkeypatch.setattr(batch, "process_pool", pool)
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(5):
+        (src / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
+    code, _, err = _build([str(src), "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    assert asked == [3]
+
+
+def test_a_pool_is_started_only_for_more_than_one_book_to_make(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fic2epub import batch
+
+    pooled: list[int] = []
+    real = batch._pooled
+    monkeypatch.setattr(batch, "_pooled",
+                        lambda tasks, jobs: (pooled.append(jobs), real(tasks, jobs))[1])
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(4):
+        (src / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
+    _, first, _ = _build([str(src), "-o", str(tmp_path / "out"), "-j", "8"])
+    assert first["summary"]["converted"] == 4 and pooled == [4]
+    (src / "s2.txt").write_text(_story("S2", "New words in the story about the boat."))
+    _, second, _ = _build([str(src), "-o", str(tmp_path / "out"), "-j", "8"])
+    assert second["summary"]["converted"] == 1 and second["summary"]["skipped"] == 3
+    assert pooled == [4]  # the one changed book was made without a pool
+
+
+def test_folder_settings_stop_at_a_repository_home_or_shared_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outer = tmp_path / "outer"
+    repo = outer / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "in").mkdir()
+    (outer / "fic2epub.toml").write_text('author = "Outer Author"\nseries = "Outer"\n')
+    (repo / "fic2epub.toml").write_text('author = "Repo Author"\n')
+    (repo / "in" / "a.txt").write_text(_story("A", "Some words in a story about a boat."))
+    code, data, err = _build([str(repo / "in"), "-o", str(tmp_path / "out1")])
+    assert code == 0, err
+    assert data["results"][0]["author"] == "Repo Author"
+    assert Book(Path(data["results"][0]["output"])).meta("belongs-to-collection") == []
+    # the home folder: read, and nothing above it
+    home = outer / "home"
+    (home / "fics").mkdir(parents=True)
+    (home / "fic2epub.toml").write_text('series = "Home Series"\n')
+    (home / "fics" / "b.txt").write_text(_story("B", "Other words in a story about a train."))
+    monkeypatch.setenv("HOME", str(home))
+    code, data, err = _build([str(home / "fics"), "-o", str(tmp_path / "out2")])
+    assert code == 0, err
+    assert data["results"][0]["author"] is None  # not Outer Author
+    assert Book(Path(data["results"][0]["output"])).meta("belongs-to-collection") == [
+        "Home Series"]
+    # a folder anyone may write to (sticky, like /tmp): not read, nor anything above
+    shared = outer / "shared"
+    (shared / "in").mkdir(parents=True)
+    shared.chmod(0o1777)
+    (shared / "fic2epub.toml").write_text('author = "Planted"\n')
+    (shared / "in" / "c.txt").write_text(_story("C", "More words in a story about a car."))
+    code, data, err = _build([str(shared / "in"), "-o", str(tmp_path / "out3")])
+    assert code == 0, err
+    assert data["results"][0]["author"] is None

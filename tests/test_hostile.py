@@ -102,7 +102,7 @@ def test_hostile_title_never_escapes_the_output_folder(tmp_path: Path, epubcheck
 @pytest.mark.parametrize(("name", "expected"), [
     ("CON.txt", "story_CON.epub"),
     ("aux.TXT", "story_aux.epub"),
-    ("x" * 250 + ".txt", "x" * 120 + ".epub"),
+    ("x" * 250 + ".txt", "x" * 115 + ".epub"),  # 120 characters in all
     ("Déjà vu — “quoted” 💥.txt", "Deja_vu_quoted.epub"),
     ("..hidden..txt", "hidden.epub"),
     ("a:b*c?d|e<f>g.txt", "a_b_c_d_e_f_g.epub"),
@@ -300,6 +300,8 @@ def test_corpus_with_hostile_files_mixed_in(tmp_path: Path, epubcheck) -> None:
 
 
 def test_read_input_stat_reads_a_file_whole_up_to_the_limit(tmp_path: Path) -> None:
+    import tracemalloc
+
     from fic2epub.errors import InputError
     from fic2epub.files import read_input_stat
 
@@ -310,6 +312,20 @@ def test_read_input_stat_reads_a_file_whole_up_to_the_limit(tmp_path: Path) -> N
     assert data == body and size == 50_000 and mtime == src.stat().st_mtime_ns
     with pytest.raises(InputError, match="larger than"):
         read_input_stat(src, max_bytes=49_999)
+    # a buffer of the file's size, not of the 64 MB limit
+    tracemalloc.start()
+    try:
+        read_input_stat(src)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+    over = tmp_path / "over.txt"
+    over.write_bytes(b"x" * (2**20 + 100))
+    with pytest.raises(InputError) as err:
+        read_input_stat(over, max_bytes=2**20)
+    assert str(err.value) == ("the file is 1,048,676 bytes, larger than the 1 MB limit "
+                              "(--max-size)")
 
 
 def test_read_input_stat_reads_on_past_the_stat_size_of_a_pipe(tmp_path: Path) -> None:
@@ -344,17 +360,18 @@ def test_read_input_stat_reads_on_past_the_stat_size_of_a_pipe(tmp_path: Path) -
 
 
 def test_a_named_pipe_in_a_folder_fails_alone_instead_of_hanging(tmp_path: Path) -> None:
+    """Run in a child process with a time limit: a regression fails, it does not hang."""
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(INPUT / "salt_and_iron.txt", src / "a.txt")
     os.mkfifo(src / "m_pipe.txt")
     shutil.copy(INPUT / "the_lantern_keeper.txt", src / "z.txt")
-    started = time.monotonic()
-    code, data, err = build([str(src), "-o", str(tmp_path / "out"), "-j2"])
-    assert time.monotonic() - started < 120
-    assert code == 1
-    assert [r["ok"] for r in data["results"]] == [True, False, True]
-    assert f"{src / 'm_pipe.txt'}: a named pipe that nothing wrote to within 2 s" in err
+    res = subprocess.run([sys.executable, "-m", "fic2epub", "build", str(src), "-o",
+                          str(tmp_path / "out"), "-j2", "--json"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 1, res.stderr
+    assert [r["ok"] for r in json.loads(res.stdout)["results"]] == [True, False, True]
+    assert f"{src / 'm_pipe.txt'}: a named pipe that nothing wrote to within 2 s" in res.stderr
 
 
 def test_a_symlink_loop_fails_alone(tmp_path: Path) -> None:
@@ -402,3 +419,24 @@ def test_file_names_that_are_not_utf8(tmp_path: Path, epubcheck) -> None:
     books = sorted((tmp_path / "out").glob("*.epub"))
     assert len(books) == 3
     assert all(r.clean for r in epubcheck(books))
+
+
+def test_json_is_valid_whatever_the_output_encoding(tmp_path: Path) -> None:
+    """A title the console's code page lacks (an emoji on cp1252) and a file name with a
+    line separator: --json is still valid JSON, and lines keep to one line."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a\u2028b.txt").write_text("Title: Caf\u00e9 \U0001f600 Story\n\n"
+                                       "The story has its own words in it.\n")
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    cmd = [sys.executable, "-m", "fic2epub", "build", str(src), "-o", str(tmp_path / "out")]
+    res = subprocess.run([*cmd, "--json"], capture_output=True, env=env, timeout=300,
+                         check=False)
+    assert res.returncode == 0, res.stderr
+    (result,) = json.loads(res.stdout.decode("cp1252"))["results"]
+    assert result["title"] == "Caf\u00e9 \U0001f600 Story"
+    assert Path(result["input"]).name == "a\u2028b.txt"
+    res = subprocess.run([*cmd, "--force"], capture_output=True, env=env, timeout=300,
+                         check=False)
+    lines = res.stdout.decode("cp1252").splitlines()
+    assert any(ln.startswith("[1/1]") and "a\\u2028b.txt" in ln for ln in lines), lines

@@ -3,15 +3,12 @@ pseudo-terminal), ``[i/n]`` lines otherwise, ``-q`` and ``-v``, and the closing 
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import re
 import select
 import shutil
 import struct
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -20,6 +17,10 @@ from click.testing import CliRunner
 from conftest import ROOT
 
 from fic2epub.cli import cli
+
+fcntl = pytest.importorskip("fcntl")  # pseudo-terminals: not on Windows
+pty = pytest.importorskip("pty")
+termios = pytest.importorskip("termios")
 
 INPUT = ROOT / "input"
 STORIES = ("salt_and_iron.txt", "the_lantern_keeper.txt", "winter_letters_cp1252.txt")
