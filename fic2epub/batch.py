@@ -103,6 +103,7 @@ class Cache:
         self._cwd = os.getcwd()
         self._out_abs = os.path.normpath(os.path.join(self._cwd, str(out_dir)))
         self._sources: dict[str, str] = {}
+        self._folders: dict[str, str] = {}
         self.entries: dict[str, dict[str, Any]] = {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -121,12 +122,16 @@ class Cache:
         ``/`` (the absolute path when there is none: another drive on Windows)."""
         key = self._sources.get(source)
         if key is None:
-            path = os.path.normpath(os.path.join(self._cwd, source))  # one getcwd, not one a file
-            try:
-                key = os.path.relpath(path, self._out_abs).replace(os.sep, "/")
-            except ValueError:
-                key = path
-            self._sources[source] = key
+            folder, name = os.path.split(source)
+            rel = self._folders.get(folder)
+            if rel is None:  # once a folder (relpath is slow), one getcwd a build
+                path = os.path.normpath(os.path.join(self._cwd, folder))
+                try:
+                    rel = os.path.relpath(path, self._out_abs).replace(os.sep, "/")
+                except ValueError:
+                    rel = path
+                self._folders[folder] = rel
+            key = self._sources[source] = f"{rel}/{name}"
         return key
 
     def claimed(self, sources: set[str]) -> set[str]:
