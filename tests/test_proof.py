@@ -377,3 +377,24 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
         (ROOT / "examples").mkdir(exist_ok=True)
         shutil.copy(png, ROOT / "examples" / "proof_report.png")
         shutil.copy(page, ROOT / "examples" / "proof_report.html")
+
+
+def test_json_and_sarif_are_valid_on_a_console_without_the_storys_letters(
+        tmp_path: Path) -> None:
+    """Output that the console's encoding cannot hold is escaped (the CLI's streams use
+    backslashreplace): in JSON only as JSON escapes, so the report stays valid."""
+    import os
+    import subprocess
+    import sys
+
+    story = tmp_path / "smile \U0001f600.txt"  # in every finding's "file"
+    story.write_text("Title: Emoji\n\nShe smiled \U0001f600 and said teh word twice twice.\n")
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    for fmt in ("json", "sarif"):
+        res = subprocess.run([sys.executable, "-m", "fic2epub", "proof", str(story),
+                              "--format", fmt, "--checker", "spelling", "--checker",
+                              "typography"],
+                             capture_output=True, env=env, timeout=300, check=False)
+        assert res.returncode == 0, res.stderr
+        data = json.loads(res.stdout.decode("cp1252"))
+        assert "\U0001f600" in json.dumps(data, ensure_ascii=False), fmt

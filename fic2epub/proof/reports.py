@@ -44,7 +44,7 @@ def render(results: list[ProofResult], fmt: str) -> str:
 def to_json(results: list[ProofResult]) -> str:
     data = {"findings": [dataclasses.asdict(f) for r in results for f in r.findings],
             "summary": summary(results)}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(data, indent=2) + "\n"  # ASCII: valid JSON on any console
 
 
 def _line_of(text: str, line: int) -> str:
@@ -173,7 +173,7 @@ def to_sarif(results: list[ProofResult]) -> str:
             {"level": "warning", "message": {"text": n}} for n in notes]}]
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
            "runs": [run]}
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(doc, indent=2) + "\n"  # ASCII: valid JSON on any console
 
 
 _CSS = """
