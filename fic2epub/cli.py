@@ -25,6 +25,7 @@ from .files import (
     read_input,
     safe_stem,
     suffix_for,
+    unique_name,
 )
 from .model import FIXER_NAMES, CleanOptions, Config, Result, Story
 from .settings import LANG_TAG, FolderSettings
@@ -257,14 +258,9 @@ def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir:
     for folder in inputs:
         files = [src for src, root in found if root == folder]
         config = settings.config_for(folder / "x.txt")
-        stem = safe_stem(folder.resolve().name)
-        name = stem
-        n = 2
-        while name.casefold() in taken:  # two folders of the same name: book, book-2
-            name = f"{stem}-{n}"
-            n += 1
-        taken.add(name.casefold())
-        target = out_dir / f"{name}{suffix_for(config)}" if out_dir is not None else None
+        # two folders of the same name: book, book-2
+        name = unique_name("", safe_stem(folder.resolve().name), suffix_for(config), taken)
+        target = out_dir / name if out_dir is not None else None
         yield combine_files(files, str(folder), target, config)
 
 

@@ -107,15 +107,21 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
     ``suffix`` is ``.kepub.epub`` for Kobo books."""
     folder, real_folder = _out_folder(str(source.parent), str(root), str(out_dir),
                                       os.getcwd())
-    stem = safe_stem(_TXT.sub("", source.name))
+    return folder / unique_name(real_folder, safe_stem(_TXT.sub("", source.name)), suffix,
+                                taken)
+
+
+def unique_name(real_folder: str, stem: str, suffix: str, taken: set[str]) -> str:
+    """``stem + suffix``, or ``stem-2 + suffix`` ... : a name not yet in ``taken`` for
+    ``real_folder`` (unique even on case-insensitive file systems: Windows, macOS, FAT
+    e-readers), at most MAX_NAME characters; marked taken."""
     name = _named(stem, "", suffix)
     n = 2
-    # unique even on case-insensitive file systems (Windows, macOS, FAT e-readers)
     while f"{real_folder}/{name}".casefold() in taken:
         name = _named(stem, f"-{n}", suffix)
         n += 1
     taken.add(f"{real_folder}/{name}".casefold())
-    return folder / name
+    return name
 
 
 def _named(stem: str, number: str, suffix: str) -> str:
