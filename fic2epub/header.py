@@ -253,8 +253,11 @@ def _apply_field(meta: Metadata, fld: Field) -> None:
 
 
 def _header_block(lines: list[str], start: int, meta: Metadata,
-                  fields: list[Field], omissions: list[Omission]) -> int:
-    """Parse a ``Key: value`` header block at ``start``; return the first body line."""
+                  fields: list[Field], omissions: list[Omission], strict: bool = False) -> int:
+    """Parse a ``Key: value`` header block at ``start``; return the first body line.
+
+    ``strict``: the block is only ``Key: value`` lines, and ends at the first other line
+    (no value runs on to the lines below it)."""
     i = start
     current: list[object] | None = None  # [key, label, [values], start, end]
     block: list[list[object]] = []
@@ -286,7 +289,7 @@ def _header_block(lines: list[str], start: int, meta: Metadata,
             last_content = i
             i += 1
             continue
-        if current is None:
+        if current is None or strict:
             break
         prev_vals = current[2]
         assert isinstance(prev_vals, list)
@@ -470,7 +473,10 @@ def _same_title(line: str, title: str) -> bool:
     return a in (b, base)
 
 
-def parse_front(lines: list[str]) -> Front:
+def parse_front(lines: list[str], strict: bool = False) -> Front:
+    """Metadata and omitted lines of the front matter. ``strict`` reads a header block
+    narrowly (see :func:`_header_block`): for a story that the usual reading would leave
+    with no text, as when its only line runs on from ``Summary:``."""
     meta = Metadata()
     fields: list[Field] = []
     omissions: list[Omission] = []
@@ -494,7 +500,7 @@ def parse_front(lines: list[str]) -> Front:
             omissions.append(Omission(i + 1, end2, "mail header", "\n".join(lines[i:end2])))
             i = _skip_blank(lines, end2)
 
-    body = _header_block(lines, i, meta, fields, omissions)
+    body = _header_block(lines, i, meta, fields, omissions, strict)
     if body == i:
         _gutenberg(lines, meta, fields, omissions)
     if meta.title:

@@ -28,7 +28,7 @@ from .model import DEFAULT_CONFIG, Change, Changes, Chapter, Config, Metadata, O
 from .package import package
 from .render import render
 from .settings import LANG_TAG
-from .structure import build_body
+from .structure import Body, build_body
 from .verify import check_words
 
 _ID_NAMESPACE = uuid.UUID("6f1c3a52-9a4e-5b7e-8c0d-f1c2e9b00001")
@@ -41,6 +41,10 @@ class Converted:
     language: str
 
 
+def _has_text(body: Body) -> bool:
+    return any(ch.scenes and ch.scenes[0].paragraphs for ch in body.chapters)
+
+
 def parse(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG) -> Story:
     """Stages up to the Story: decode, front matter, body."""
     decoded = decode(data)
@@ -48,8 +52,15 @@ def parse(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG) -> Sto
     front = parse_front(lines)
     body = build_body(lines, front.omitted_lines(), front.chapter_starts, config.clean)
     warnings: list[str] = []
-    if not any(ch.scenes and ch.scenes[0].paragraphs for ch in body.chapters):
-        raise EmptyStoryError("no story text found (only a header, or nothing at all)")
+    if not _has_text(body):
+        # Nothing left after the header: read it again narrowly, so that a story of one
+        # paragraph right under "Summary: ..." is the story, not the summary running on
+        front = parse_front(lines, strict=True)
+        body = build_body(lines, front.omitted_lines(), front.chapter_starts, config.clean)
+        if not _has_text(body):
+            raise EmptyStoryError("no story text found (only a header, or nothing at all)")
+        warnings.append("the header seemed to hold all the text: read it as ending at its "
+                        "first line that is not 'Key: value'")
     meta = _finish_metadata(front.metadata, config, source_name)
     if meta.title_source == "filename":
         warnings.append("no title found: using the file name")

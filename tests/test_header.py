@@ -30,3 +30,39 @@ def test_an_empty_field_takes_the_line_right_below_it() -> None:
     story = parse(f"Title:\nRight Below\nAuthor: Someone\n\n{STORY}\n".encode(), "s.txt")
     assert story.metadata.title == "Right Below"
     assert [p.text for p in story.paragraphs()] == [STORY]
+
+
+@pytest.mark.parametrize("text", [
+    f"Title: Tiny\nAuthor: Me\nSummary: A drabble.\n{STORY}\n",  # runs on from Summary
+    f"Title: Tiny\nAuthor: Me\nDisclaimer: Not mine.\n{STORY}",  # no newline at the end
+])
+def test_a_story_the_header_would_swallow_whole_is_read_as_the_story(text: str) -> None:
+    """Read the usual way, these headers take every line (a value runs on to the lines
+    below it), and the file was refused as "no story text found". The header is then
+    read again, ending at its first line that is not a field, and the story is the rest,
+    with a warning."""
+    story = parse(text.encode(), "s.txt")
+    assert story.metadata.title == "Tiny"
+    assert story.metadata.author == "Me"
+    words = " ".join(p.text for p in story.paragraphs()).split()
+    assert words[-len(STORY.split()):] == STORY.split()
+    assert any("header seemed to hold all the text" in w for w in story.warnings)
+
+
+def test_a_header_with_no_story_is_still_refused() -> None:
+    from fic2epub.errors import EmptyStoryError
+
+    for text in ("Title: Only\nAuthor: Me\nSummary: About it.\n",
+                 "Title: Only\nAuthor: Me\n\nNotes: none\n\n\n"):
+        with pytest.raises(EmptyStoryError):
+            parse(text.encode(), "s.txt")
+
+
+def test_a_summary_that_runs_on_is_still_read_whole_when_a_story_follows() -> None:
+    """The narrow reading is only for a header that leaves no text: a summary over two
+    lines above the story stays one field."""
+    text = f"Title: Tiny\nSummary: Two lines\nof summary.\n\n{STORY}\n"
+    story = parse(text.encode(), "s.txt")
+    assert story.metadata.summary == "Two lines of summary."
+    assert [p.text for p in story.paragraphs()] == [STORY]
+    assert story.warnings == []
