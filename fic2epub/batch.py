@@ -43,17 +43,21 @@ class Task:
     config: Config
     key: str = ""
     """Fingerprint of the settings (for the incremental cache)."""
+    proof: bool = False
+    """Also proofread the story (``build --check``), with ``config.proof``."""
 
 
 def run_task(task: Task) -> Result:
     """Convert one file. Never raises for a problem with that file."""
     return convert_file(Path(task.source), Path(task.output) if task.output else None,
-                        task.config)
+                        task.config, task.proof)
 
 
 def settings_key(config: Config) -> str:
     """Fingerprint of everything besides the input that shapes the output."""
     data = dataclasses.asdict(config)
+    # proofing settings do not shape the book: a word added to a list rebuilds nothing
+    del data["proof"]
     data["version"] = __version__
     # files the settings name: their content, not only their path (a cover image or a
     # stylesheet replaced under the same name must rebuild the books)
@@ -294,7 +298,7 @@ def _fork_context() -> BaseContext | None:
     return multiprocessing.get_context("fork")
 
 
-def _warm_up() -> bool:
+def _warm_up(proof: bool = False) -> bool:
     """Before forking: load everything a conversion needs (the language model, the cover
     fonts and backgrounds, the lazily imported libraries) once in the parent, then move
     the parent's objects out of the garbage collector's reach (``gc.freeze``), so that
@@ -305,6 +309,10 @@ def _warm_up() -> bool:
         from .pipeline import warm_up
 
         warm_up()
+        if proof:  # the dictionaries and word models (~60 MB) shared too
+            from .proof.engine import warm_up as warm_up_proofing
+
+            warm_up_proofing()
     except Exception:
         return False
     gc.collect()
@@ -325,7 +333,7 @@ def run_tasks(tasks: list[Task]) -> list[Result]:
     writing: Future[None] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fic2epub-writer") as writer:
         for task in tasks:
-            result, book = prepare_file(Path(task.source), task.config)
+            result, book = prepare_file(Path(task.source), task.config, task.proof)
             results.append(result)
             if book is not None:
                 if writing is not None:
@@ -376,7 +384,7 @@ def _pooled(tasks: Iterable[Task], jobs: int) -> Iterator[Result]:
     if first is None:
         return  # nothing to convert: no workers, no warm-up
     context = _fork_context()
-    frozen = context is not None and _warm_up()
+    frozen = context is not None and _warm_up(any(task.proof for task in first))
     queue = itertools.chain([first], chunks)
     while True:
         suspects = yield from _run_pool(queue, jobs, context, frozen)

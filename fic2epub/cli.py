@@ -28,7 +28,7 @@ from .files import (
     unique_name,
 )
 from .model import FIXER_NAMES, CleanOptions, Config, Result, Story
-from .settings import LANG_TAG, FolderSettings
+from .settings import LANG_TAG, FolderSettings, fail_on_error
 
 
 class ExitStatus(IntEnum):
@@ -141,7 +141,12 @@ def _shown(name: str) -> str:
 @click.option("--combine", is_flag=True,
               help="Make one EPUB per folder argument, its files being chapters or parts.")
 @click.option("--check", is_flag=True,
-              help="Convert and check without writing books; the exit status tells the result.")
+              help="Convert and proofread without writing books; the exit status tells the "
+                   "result.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="LEVEL|CATEGORY",
+              help="With --check or --proof: exit with status 1 when a proofing finding of "
+                   "this level (note, warning, error) or worse, or of this category or rule, "
+                   "is found (repeatable; default: the settings' [proof] fail_on).")
 @click.option("--executor", type=click.Choice(["process", "dask"]), default="process",
               show_default=True, help="Where the per-file work runs.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (tcp://host:port).")
@@ -156,8 +161,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
           no_verify: bool, cover: Path | None, no_cover: bool, output_format: str,
           jobs: int | None, force: bool, combine: bool, check: bool,
-          executor: str, scheduler: str | None, max_size: int, with_proof: bool, quiet: bool,
-          verbose: bool) -> None:
+          executor: str, scheduler: str | None, max_size: int, with_proof: bool,
+          fail_on: tuple[str, ...], quiet: bool, verbose: bool) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
     ctx = click.get_current_context()
     explicit = {name for name in ("title", "author", "language", "series", "series_index",
@@ -165,9 +170,17 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     if ctx.get_parameter_source("no_verify") == click.core.ParameterSource.COMMANDLINE:
         explicit.add("verify")
+    if fail_on and not (check or with_proof):
+        _fail_usage("--fail-on needs --check or --proof (it judges proofing findings)")
+    if fail_on and combine:
+        _fail_usage("--fail-on does not work with --combine, which does not proofread "
+                    "(proofread the files with `fic2epub proof DIR --fail-on ...`)")
+    if fail_on and (why := fail_on_error(fail_on)):
+        _fail_usage(f"--{why.replace('_', '-')}")
     base = dataclasses.replace(
         _config(title, author, language, series, series_index, stylesheet, disable,
-                not no_verify, cover, no_cover, output_format), max_bytes=max_size * 2**20)
+                not no_verify, cover, no_cover, output_format), max_bytes=max_size * 2**20,
+        proof={"fail_on": list(fail_on)} if fail_on else {})
     try:
         cover_image(base)  # a bad image is one usage error, not one failure per book
     except CoverError as exc:
@@ -191,12 +204,16 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     started = time.monotonic()
     cache = None
     try:
+        found = [(src, root) for src, root in found if not settings.is_word_list(src)]
+        if not found:
+            _fail_usage(f"no stories found in {', '.join(str(p) for p in inputs)} (only "
+                        "word lists)")
         if combine:
             stream = _combine_stream(inputs, found, target_dir, settings)
             total = len(inputs)
         else:
             cache = None if check else batch.Cache(out_dir)
-            tasks = _tasks(found, target_dir, settings, cache)
+            tasks = _tasks(found, target_dir, settings, cache, proof=check)
             total = len(tasks)
             workers = jobs or batch.available_cpus()
             run = (batch.dask_executor(scheduler or "") if executor == "dask" else
@@ -204,37 +221,52 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
                    batch.process_pool(min(workers, len(tasks))))
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
+        if with_proof and not combine:
+            _proof_beside(results, settings, quiet, as_json)
     except ConfigError as exc:
         _fail_usage(str(exc))
     if cache is not None and cache.save_failed:
         click.echo(f"warning: cannot write {_shown(str(cache.path))}: the next build cannot "
                    "skip unchanged books", err=True)
-    if with_proof and not combine:
-        from .proof.cli import proof_beside
-
-        for result in results:
-            if result.ok and result.output:
-                note = proof_beside(Path(result.input), Path(result.output))
-                if not quiet:
-                    click.echo(f"{_shown(result.input)}: {note}", err=as_json)
     elapsed = time.monotonic() - started
     failed = sum(not r.ok for r in results)
-    summary = {"inputs": len(results), "converted": sum(r.ok and not r.skipped for r in results),
-               "skipped": sum(r.skipped for r in results), "failed": failed,
-               "warnings": sum(len(r.warnings) for r in results),
-               "words": sum(r.words for r in results if r.ok),
-               "seconds": round(elapsed, 3)}
+    summary: dict[str, Any] = {
+        "inputs": len(results), "converted": sum(r.ok and not r.skipped for r in results),
+        "skipped": sum(r.skipped for r in results), "failed": failed,
+        "warnings": sum(len(r.warnings) for r in results),
+        "words": sum(r.words for r in results if r.ok), "seconds": round(elapsed, 3)}
+    proofed = (check and not combine) or with_proof
+    if proofed:
+        summary["findings"] = sum(len(r.findings) for r in results)
+        summary["failed_proofing"] = sum(r.proof_failed for r in results)
     if as_json:
         order = {str(src): n for n, (src, _root) in enumerate(found)}
         results.sort(key=lambda r: order.get(r.input, -1))
         click.echo(json.dumps({"results": [dataclasses.asdict(r) for r in results],
                                "summary": summary}, indent=2))  # ASCII: valid in any encoding
-    _summary_table(summary, err=as_json or bool(failed))
-    sys.exit(ExitStatus.FAILED if failed else ExitStatus.OK)
+    bad = failed or summary.get("failed_proofing", 0)
+    _summary_table(summary, err=as_json or bool(bad))
+    sys.exit(ExitStatus.FAILED if bad else ExitStatus.OK)
+
+
+def _proof_beside(results: list[Result], settings: FolderSettings, quiet: bool,
+                  as_json: bool) -> None:
+    """``build --proof``: a report beside each book, with its folder's proofing
+    settings; the findings go into the book's Result."""
+    from .proof.cli import proof_beside
+
+    for result in results:
+        if result.ok and result.output:
+            source = Path(result.input)
+            note = proof_beside(source, Path(result.output), settings.config_for(source),
+                                result)
+            if not quiet:
+                click.echo(f"{_shown(result.input)}: {note}", err=as_json)
 
 
 def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
-           settings: FolderSettings, cache: batch.Cache | None = None) -> list[batch.Task]:
+           settings: FolderSettings, cache: batch.Cache | None = None,
+           proof: bool = False) -> list[batch.Task]:
     # names the cache gives to books of inputs that still exist but are not in this
     # build: building one of several folders that share an output folder keeps its
     # books' names instead of writing over the others'
@@ -248,7 +280,7 @@ def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
         if id(config) not in keys:  # files of one folder share a Config: one key each
             keys[id(config)] = batch.settings_key(config)
         tasks.append(batch.Task(str(source), str(target) if target else None, config,
-                                keys[id(config)]))
+                                keys[id(config)], proof))
     return tasks
 
 
@@ -292,11 +324,29 @@ def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
         if verbose:
             for w in result.warnings:
                 click.echo(f"{_shown(result.input)}: warning: {w}", err=True)
+        if result.findings and not as_json and (result.proof_failed or not quiet):
+            for text in _finding_lines(result):
+                if bar is not None:
+                    bar.write(text, file=sys.stdout)
+                else:
+                    click.echo(text)
         if bar is not None:
             bar.update(1)
         yield result
     if bar is not None:
         bar.close()
+
+
+def _finding_lines(result: Result) -> Iterator[str]:
+    """A book's proofing findings, one line each, as compilers print theirs (editors and
+    CI log parsers take ``FILE:LINE:COLUMN: LEVEL: MESSAGE``)."""
+    from .proof.engine import level_of
+
+    name = _shown(result.input)
+    for f in result.findings:
+        hint = f" (suggestion: {', '.join(f.suggestions[:3])})" if f.suggestions else ""
+        yield (f"{name}:{f.line}:{f.column}: {level_of(f)}: {_shown(f.message)}{hint} "
+               f"[{f.category}/{f.rule}]")
 
 
 def _terminal_size() -> tuple[int, int]:
@@ -314,6 +364,9 @@ def _summary_table(summary: dict[str, Any], err: bool) -> None:
     rows = [("converted", summary["converted"]), ("failed", summary["failed"]),
             ("skipped", summary["skipped"]), ("warnings", summary["warnings"]),
             ("words", summary["words"]), ("time", f"{summary['seconds']:.2f} s")]
+    if "findings" in summary:
+        rows[4:4] = [("findings", summary["findings"]),
+                     ("failed proofing", summary["failed_proofing"])]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}", err=err)

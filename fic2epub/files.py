@@ -13,6 +13,7 @@ import re
 import stat
 import time
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -281,18 +282,34 @@ def _finish(result: Result, converted: Converted, output: Path | None) -> None:
     write_book(result, output, converted.epub)
 
 
-def convert_file(source: Path, output: Path | None, config: Config) -> Result:
+def convert_file(source: Path, output: Path | None, config: Config,
+                 proof: bool = False) -> Result:
     """Convert one file; write the EPUB to ``output`` unless it is None. Never raises
-    for problems with this one file: they become ``Result.error``."""
-    result, book = prepare_file(source, config)
+    for problems with this one file: they become ``Result.error``. ``proof``: see
+    :func:`prepare_file`."""
+    result, book = prepare_file(source, config, proof)
     if book is not None:
         write_book(result, output, book)
     return result
 
 
-def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
+def _proofread(result: Result, converted: Converted, source: str, config: Config) -> None:
+    from .proof.engine import fail_on_of, options_from_settings, proof_story, should_fail
+
+    proofed = proof_story(converted.story, options_from_settings(config.proof),
+                          converted.language)
+    result.findings = [replace(f, file=source) for f in proofed.findings]
+    result.proof_failed = should_fail(result.findings, fail_on_of(config.proof))
+    result.warnings.extend(f"proofing: {note}" for note in proofed.notes)
+
+
+def prepare_file(source: Path, config: Config,
+                 proof: bool = False) -> tuple[Result, bytes | None]:
     """Convert one file without writing it: its Result (not yet ``ok``) and the book's
-    bytes, or a Result with the error and None. Then :func:`write_book`."""
+    bytes, or a Result with the error and None. Then :func:`write_book`.
+
+    ``proof``: also proofread the story with ``config.proof``'s settings: the Result's
+    ``findings`` and ``proof_failed``."""
     result = Result(input=str(source), output=None, ok=False)
     try:
         from .pipeline import convert
@@ -303,6 +320,8 @@ def prepare_file(source: Path, config: Config) -> tuple[Result, bytes | None]:
         converted = convert(data, source.name, config, css=_css(config),
                             cover=cover_image(config))
         _describe(result, converted)
+        if proof:
+            _proofread(result, converted, str(source), config)
         return result, converted.epub
     except Fic2EpubError as exc:
         result.error = str(exc)

@@ -226,6 +226,11 @@ class Finding:
     suggestions: list[str] = field(default_factory=list)
 
 
+CHECKER_NAMES = ("spelling", "real-word", "typography", "languagetool")
+"""The proofing checkers (``--checker``, a settings file's ``[proof] checkers``)."""
+PROOF_LEVELS = ("note", "warning", "error")
+"""Levels of a finding, mildest first (``--fail-on``)."""
+
 FIXER_NAMES = ("whitespace", "dashes", "ellipses", "quotes", "emphasis")
 """The cleaner's fixers, in the order they run (``clean.FIXERS``, then ``emphasis``): the
 names ``--no-fix`` and a settings file's ``no_fix`` take. Here rather than in
@@ -291,3 +296,7 @@ class Result:
     """Size and modification time (ns) of the input, taken before it was read: with
     ``input_sha256``, what the incremental cache records, so that a file changed while
     the batch ran is rebuilt next time rather than taken for up to date."""
+    findings: list[Finding] = field(default_factory=list)
+    """Proofing findings (``build --check``), positions in the input file."""
+    proof_failed: bool = False
+    """A finding matched the proofing settings' ``fail_on`` (``--fail-on``)."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .model import FIXER_NAMES, CleanOptions, Config
+from .model import CHECKER_NAMES, FIXER_NAMES, PROOF_LEVELS, CleanOptions, Config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,11 +90,63 @@ def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
             out[key] = str((base / str(out[key])).resolve())
             if not Path(out[key]).is_file():
                 raise ConfigError(f"{source}: {key} {out[key]} is not a file")
-    if "words" in proof:
-        words = proof["words"] if isinstance(proof["words"], list) else [proof["words"]]
-        proof = {**proof, "words": [str((base / str(w)).resolve()) for w in words]}
-        out["proof"] = proof
+    if proof:
+        out["proof"] = _validate_proof(proof, source)
     return out
+
+
+def _string_list(value: object) -> list[str] | None:
+    """A list of non-empty strings (one string is a list of one), else None."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        return None
+    return [v.strip() for v in items]
+
+
+def _validate_proof(proof: dict[str, Any], source: Path) -> dict[str, Any]:
+    """The ``[proof]`` table checked (a bad value is one usage error before any book, not
+    a failure in every book), with word-list paths made absolute."""
+    out: dict[str, Any] = {}
+    for key, value in proof.items():
+        if key in ("languagetool", "language"):
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{source}: [proof] {key} must be a string")
+            out[key] = value.strip()
+            continue
+        items = _string_list(value)
+        if items is None:
+            raise ConfigError(f"{source}: [proof] {key} must be a list of strings")
+        out[key] = items
+    for key in ("checkers", "disable"):
+        unknown = sorted(set(out.get(key, ())) - set(CHECKER_NAMES))
+        if unknown:
+            raise ConfigError(f"{source}: [proof] {key}: unknown checker(s) "
+                              f"{', '.join(unknown)}; checkers are: {', '.join(CHECKER_NAMES)}")
+    if "language" in out and not LANG_TAG.match(out["language"]):
+        raise ConfigError(f"{source}: [proof] language {out['language']!r} is not a language "
+                          "tag (BCP 47: en, de, pt-BR)")
+    if "languagetool" in out and not re.match(r"^https?://[^\s/]+", out["languagetool"]):
+        raise ConfigError(f"{source}: [proof] languagetool must be a server's URL "
+                          "(http://localhost:8081)")
+    if "words" in out:
+        words = [str((source.parent / w).resolve()) for w in out["words"]]
+        for w in words:
+            if not Path(w).is_file():
+                raise ConfigError(f"{source}: [proof] word list {w} is not a file")
+        out["words"] = words
+    if "fail_on" in out and (why := fail_on_error(out["fail_on"])):
+        raise ConfigError(f"{source}: [proof] {why}")
+    return out
+
+
+def fail_on_error(specs: tuple[str, ...] | list[str]) -> str | None:
+    """Why a ``fail_on`` list is wrong (None when it is fine): each entry is a level
+    (note, warning, error) or a category or rule name."""
+    bad = [s for s in specs if not re.fullmatch(r"[A-Za-z][\w.-]*", s)]
+    if bad:
+        return (f"fail_on {', '.join(map(repr, bad))}: give a level "
+                f"({', '.join(PROOF_LEVELS)}) or a category or rule name")
+    return None
 
 
 def read_folder_config(folder: Path) -> dict[str, Any]:
@@ -150,6 +202,12 @@ class FolderSettings:
             merged["proof"] = proof
         self._cache[folder] = merged
         return merged
+
+    def is_word_list(self, path: Path) -> bool:
+        """Whether ``path`` is a personal word list its folder's settings name (a
+        ``words.txt`` beside ``fic2epub.toml`` is not a story to convert)."""
+        words = self.config_for(path).proof.get("words") or ()
+        return bool(words) and str(path.resolve()) in words
 
     def config_for(self, source: Path) -> Config:
         """The settings for one file; files of one folder share one Config object."""

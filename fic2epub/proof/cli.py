@@ -9,19 +9,22 @@ import click
 
 from ..errors import ConfigError, Fic2EpubError
 from ..files import find_inputs
-from .engine import CHECKERS, LEVELS, ProofOptions, ProofResult, proof_file, should_fail
+from ..model import DEFAULT_CONFIG, Config, Result
+from ..settings import FolderSettings, fail_on_error
+from .engine import (
+    CHECKERS,
+    LEVELS,
+    ProofOptions,
+    ProofResult,
+    fail_on_of,
+    options_from_settings,
+    proof_file,
+    read_word_list,
+    should_fail,
+)
 from .reports import FORMATS, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def read_word_list(path: Path) -> set[str]:
-    """One word a line; blank lines and lines starting with # are skipped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read word list {path}: {exc}") from exc
-    return {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
 
 
 def _fail_on_choices() -> str:
@@ -70,17 +73,19 @@ def proof(paths: tuple[Path, ...], fmt: str, output: Path | None, checkers: tupl
     found = [f for f, _root in find_inputs(inputs)]
     if not found:
         _usage(f"no .txt files found in {', '.join(str(p) for p in inputs)}")
+    if fail_on and (why := fail_on_error(fail_on)):
+        _usage(f"--{why.replace('_', '-')}")
     words: set[str] = set()
     try:
         for wf in word_files:
             words |= read_word_list(wf)
     except ConfigError as exc:
         _usage(str(exc))
-    options = ProofOptions(
+    given = ProofOptions(
         checkers=checkers or None, disabled=frozenset(disabled), words=frozenset(words),
         ignore_rules=frozenset(ignore_rules), ignore_words=frozenset(ignore_words),
         languagetool=languagetool, language=language)
-    results, failed = run(found, options)
+    results, failed, proof_failed = run(found, given, fail_on)
     report = render(results, fmt)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -89,34 +94,65 @@ def proof(paths: tuple[Path, ...], fmt: str, output: Path | None, checkers: tupl
         click.echo(report, nl=False)
     for note in dict.fromkeys(n for r in results for n in r.notes):
         click.echo(f"fic2epub: {note}", err=True)
-    findings = [f for r in results for f in r.findings]
-    sys.exit(EXIT_FAILED if failed or should_fail(findings, fail_on) else EXIT_OK)
+    sys.exit(EXIT_FAILED if failed or proof_failed else EXIT_OK)
 
 
-def run(files: list[Path], options: ProofOptions) -> tuple[list[ProofResult], int]:
+def merged_options(config: Config, given: ProofOptions) -> ProofOptions:
+    """The folder's proofing settings (``[proof]`` of its settings files) with the
+    command line's over them: ``--checker`` and ``--languagetool``/``--language`` replace
+    the settings' values; word lists, ``--no-checker`` and the ``--ignore`` options add
+    to them."""
+    folder = options_from_settings(config.proof)
+    return ProofOptions(
+        checkers=given.checkers if given.checkers is not None else folder.checkers,
+        disabled=folder.disabled | given.disabled, words=folder.words | given.words,
+        ignore_rules=folder.ignore_rules | given.ignore_rules,
+        ignore_words=folder.ignore_words | given.ignore_words,
+        languagetool=given.languagetool or folder.languagetool,
+        language=given.language or folder.language or config.language)
+
+
+def run(files: list[Path], given: ProofOptions,
+        fail_on: tuple[str, ...] = ()) -> tuple[list[ProofResult], int, int]:
+    """Proofread ``files``, each with its folder's settings under ``given``: the
+    results, the files that could not be read, and the files with a finding that
+    ``fail_on`` (else the settings' ``fail_on``) names."""
+    settings = FolderSettings(DEFAULT_CONFIG, {})
     results: list[ProofResult] = []
-    failed = 0
+    failed = proof_failed = 0
     for f in files:
         try:
-            results.append(proof_file(f, options))
+            if settings.is_word_list(f):
+                continue
+            config = settings.config_for(f)
+            result = proof_file(f, merged_options(config, given), config)
         except ConfigError as exc:
-            _usage(f"{f}: {exc}")
+            _usage(f"{f}: {exc}" if str(f) not in str(exc) else str(exc))
         except Fic2EpubError as exc:
             click.echo(f"{f}: {exc}", err=True)
             failed += 1
-    return results, failed
+            continue
+        results.append(result)
+        proof_failed += should_fail(result.findings, fail_on or fail_on_of(config.proof))
+    return results, failed, proof_failed
 
 
-def proof_beside(source: Path, epub: Path) -> str:
-    """``build --proof``: proof ``source`` and write ``<book>.proof.html`` and
-    ``<book>.proof.json`` beside its EPUB; returns a one-line summary."""
-    result = proof_file(source)
+def proof_beside(source: Path, epub: Path, config: Config = DEFAULT_CONFIG,
+                 result: Result | None = None) -> str:
+    """``build --proof``: proof ``source`` with ``config``'s proofing settings and write
+    ``<book>.proof.html`` and ``<book>.proof.json`` beside its EPUB; returns a one-line
+    summary. The findings (and whether the settings' ``fail_on`` names one) go into the
+    book's ``result`` when given."""
+    proofed = proof_file(source, merged_options(config, ProofOptions()), config)
     base = epub.with_suffix("")
     html_path = base.with_name(base.name + ".proof.html")
     json_path = base.with_name(base.name + ".proof.json")
-    html_path.write_text(render([result], "html"), encoding="utf-8")
-    json_path.write_text(render([result], "json"), encoding="utf-8")
-    return f"{len(result.findings)} proofing finding(s) -> {html_path}"
+    html_path.write_text(render([proofed], "html"), encoding="utf-8")
+    json_path.write_text(render([proofed], "json"), encoding="utf-8")
+    if result is not None:
+        result.findings = proofed.findings
+        result.proof_failed = should_fail(proofed.findings, fail_on_of(config.proof))
+    return f"{len(proofed.findings)} proofing finding(s) -> {html_path}"
 
 
 def _usage(message: str) -> None:

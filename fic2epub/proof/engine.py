@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..model import DEFAULT_CONFIG, Config, Finding, Story
+from ..errors import ConfigError
+from ..model import CHECKER_NAMES, DEFAULT_CONFIG, PROOF_LEVELS, Config, Finding, Story
 from .checkers import (
     Checker,
     ChunkedChecker,
@@ -17,10 +20,10 @@ from .checkers import (
 from .document import Document, document_from_story
 from .languagetool import LanguageToolChecker, local_languagetool_available
 
-CHECKERS = ("spelling", "real-word", "typography", "languagetool")
+CHECKERS = CHECKER_NAMES
 OFFLINE = ("spelling", "real-word", "typography")
 
-LEVELS = ("note", "warning", "error")
+LEVELS = PROOF_LEVELS
 CATEGORY_LEVEL = {"spelling": "error", "real-word": "error", "repetition": "error",
                   "grammar": "warning", "typography": "warning", "style": "note"}
 
@@ -63,6 +66,53 @@ class ProofResult:
     language: str = "en"
     text: str = ""
     """The decoded source, for reports that show the story (HTML)."""
+
+
+def read_word_list(path: Path) -> frozenset[str]:
+    """A personal word list: one word a line; blank lines and lines starting with # are
+    skipped."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read word list {path}: {exc}") from exc
+    return frozenset(ln.strip() for ln in text.splitlines()
+                     if ln.strip() and not ln.startswith("#"))
+
+
+_WORD_LISTS: dict[Path, Any] = {}
+
+
+def _word_list(path: Path) -> frozenset[str]:
+    from ..files import _by_stamp
+
+    words: frozenset[str] = _by_stamp(_WORD_LISTS, path, read_word_list)
+    return words
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value or ())
+
+
+def options_from_settings(settings: Mapping[str, Any]) -> ProofOptions:
+    """ProofOptions from proofing settings: a settings file's ``[proof]`` table (checked
+    by :mod:`fic2epub.settings`; word lists as paths, read here, once a process while
+    the file is unchanged) with the command line's values over it."""
+    words: frozenset[str] = frozenset()
+    for path in _strings(settings.get("words")):
+        words |= _word_list(Path(path))
+    checkers = settings.get("checkers")
+    return ProofOptions(
+        checkers=_strings(checkers) if checkers is not None else None,
+        disabled=frozenset(_strings(settings.get("disable"))), words=words,
+        ignore_rules=frozenset(_strings(settings.get("ignore_rules"))),
+        ignore_words=frozenset(_strings(settings.get("ignore_words"))),
+        languagetool=settings.get("languagetool") or None,
+        language=settings.get("language") or None)
+
+
+def fail_on_of(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``fail_on`` of proofing settings (levels, categories or rules)."""
+    return _strings(settings.get("fail_on"))
 
 
 def make_checkers(options: ProofOptions, notes: Notes) -> list[Checker]:
@@ -158,3 +208,10 @@ def should_fail(findings: list[Finding], fail_on: tuple[str, ...]) -> bool:
         elif any(f.category == spec or f.rule == spec for f in findings):
             return True
     return False
+
+
+def warm_up() -> None:
+    """Proofread a tiny story, so that the dictionaries and word models are loaded (used
+    before forking batch workers, which then share them)."""
+    proof_bytes(b"Title: Warm-up\n\nThe lantern keeper climbed the stares and looked out "
+                b"over the the grey water.\n", "warm-up.txt")
