@@ -8,6 +8,7 @@ flight, so memory stays flat however many files there are.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -227,6 +228,46 @@ class Cache:
                       author=entry["author"], words=entry["words"], scenes=entry["scenes"],
                       warnings=list(entry["warnings"]), skipped=True,
                       input_sha256=entry["sha256"], input_stat=(stat[0], stat[1]))
+
+    def prune(self, roots: list[str]) -> list[tuple[str, str]]:
+        """Delete the books made from inputs that are gone (deleted or renamed since)
+        and their entries: only books this cache records, only for inputs under one of
+        ``roots`` (the folders a build was given), so that the books of another input
+        folder sharing the output folder stay. With a book go its proofing reports
+        (``build --proof``). Returns (book, input) pairs, for output lines."""
+        under = [os.path.join(os.path.normpath(os.path.join(self._cwd, r)), "") for r in roots]
+        gone: list[tuple[str, str]] = []
+        for name, entry in list(self.entries.items()):
+            if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+                continue
+            source = os.path.normpath(os.path.join(self._out_abs, entry["source"]))
+            if not any(source.startswith(u) for u in under) or os.path.lexists(source):
+                continue
+            book = os.path.join(self._out_abs, name)
+            stem = os.path.splitext(book)[0]  # as build --proof names its reports
+            try:
+                for path in (book, f"{stem}.proof.html", f"{stem}.proof.json"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
+            except OSError:
+                continue  # kept, with its entry: tried again next time
+            folder = os.path.dirname(book)
+            while folder.startswith(os.path.join(self._out_abs, "")):  # folders left empty
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    break
+                folder = os.path.dirname(folder)
+            del self.entries[name]
+            self.dirty += 1
+            gone.append((self._prefix + name, self._shown(source)))
+        return gone
+
+    def _shown(self, path: str) -> str:
+        """An absolute path as a line of output shows it: from the current folder when it
+        is below it, else as it is."""
+        rel = os.path.relpath(path, self._cwd)
+        return path if rel.startswith("..") else rel
 
     def save(self) -> None:
         if not self.dirty or not self.path.parent.is_dir():

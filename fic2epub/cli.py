@@ -138,6 +138,9 @@ def _shown(name: str) -> str:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the CPUs this process may use).")
 @click.option("--force", is_flag=True, help="Rebuild books even when their input is unchanged.")
+@click.option("--prune", is_flag=True,
+              help="Delete the books of inputs that are gone (deleted or renamed) from the "
+                   "folders given: only books this tool made and recorded.")
 @click.option("--combine", is_flag=True,
               help="Make one EPUB per folder argument, its files being chapters or parts.")
 @click.option("--check", is_flag=True,
@@ -160,7 +163,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
           no_verify: bool, cover: Path | None, no_cover: bool, output_format: str,
-          jobs: int | None, force: bool, combine: bool, check: bool,
+          jobs: int | None, force: bool, prune: bool, combine: bool, check: bool,
           executor: str, scheduler: str | None, max_size: int, with_proof: bool,
           fail_on: tuple[str, ...], quiet: bool, verbose: bool) -> None:
     """Convert story files (or folders of .txt files; default: input/) into EPUBs."""
@@ -170,6 +173,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     if ctx.get_parameter_source("no_verify") == click.core.ParameterSource.COMMANDLINE:
         explicit.add("verify")
+    if prune and (check or combine):
+        _fail_usage("--prune works on the books of a build: not with --check or --combine")
     if fail_on and not (check or with_proof):
         _fail_usage("--fail-on needs --check or --proof (it judges proofing findings)")
     if fail_on and combine:
@@ -203,6 +208,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     target_dir = None if check else out_dir
     started = time.monotonic()
     cache = None
+    pruned: list[tuple[str, str]] = []
     try:
         found = [(src, root) for src, root in found if not settings.is_word_list(src)]
         if not found:
@@ -221,6 +227,13 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
                    batch.process_pool(min(workers, len(tasks))))
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
+        if prune and cache is not None:
+            pruned = cache.prune([str(p) for p in inputs if p.is_dir()])
+            cache.save()
+            if not quiet:
+                for book, source in pruned:
+                    click.echo(_shown(f"removed {book} (its input {source} is gone)"),
+                               err=as_json)
         if with_proof and not combine:
             _proof_beside(results, settings, quiet, as_json)
     except ConfigError as exc:
@@ -235,6 +248,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         "skipped": sum(r.skipped for r in results), "failed": failed,
         "warnings": sum(len(r.warnings) for r in results),
         "words": sum(r.words for r in results if r.ok), "seconds": round(elapsed, 3)}
+    if prune:
+        summary["pruned"] = len(pruned)
     proofed = (check and not combine) or with_proof
     if proofed:
         summary["findings"] = sum(len(r.findings) for r in results)
@@ -361,12 +376,16 @@ def _terminal_size() -> tuple[int, int]:
 
 
 def _summary_table(summary: dict[str, Any], err: bool) -> None:
-    rows = [("converted", summary["converted"]), ("failed", summary["failed"]),
-            ("skipped", summary["skipped"]), ("warnings", summary["warnings"]),
-            ("words", summary["words"]), ("time", f"{summary['seconds']:.2f} s")]
+    rows: list[tuple[str, object]] = [("converted", summary["converted"]),
+                                      ("failed", summary["failed"]),
+                                      ("skipped", summary["skipped"])]
+    if "pruned" in summary:
+        rows.append(("pruned", summary["pruned"]))
+    rows.append(("warnings", summary["warnings"]))
     if "findings" in summary:
-        rows[4:4] = [("findings", summary["findings"]),
-                     ("failed proofing", summary["failed_proofing"])]
+        rows += [("findings", summary["findings"]),
+                 ("failed proofing", summary["failed_proofing"])]
+    rows += [("words", summary["words"]), ("time", f"{summary['seconds']:.2f} s")]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}", err=err)

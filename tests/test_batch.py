@@ -809,3 +809,43 @@ def test_folder_settings_stop_at_a_repository_home_or_shared_folder(
     code, data, err = _build([str(shared / "in"), "-o", str(tmp_path / "out3")])
     assert code == 0, err
     assert data["results"][0]["author"] is None
+
+
+def test_prune_removes_the_books_of_inputs_that_are_gone(tmp_path: Path, epubcheck) -> None:
+    """--prune mirrors deletions and renames: the books of inputs that are gone from the
+    folders built go, with their proofing reports and the folders they leave empty;
+    books of another input folder sharing the output, and files fic2epub did not make,
+    stay."""
+    src, other, out = tmp_path / "in", tmp_path / "other", tmp_path / "out"
+    (src / "deep" / "er").mkdir(parents=True)
+    other.mkdir()
+    for name in ("a", "b", "deep/er/c"):
+        (src / f"{name}.txt").write_text(_story(name, f"The story of {name} goes on."))
+    (other / "o.txt").write_text(_story("o", "Another folder's story."))
+    code, data, _ = _build([str(src), str(other), "-o", str(out), "-j", "1", "--proof"])
+    assert code == 0 and data["summary"]["converted"] == 4
+    shutil.copy(out / "b.epub", out / "mine.epub")  # a book the cache does not record
+    (out / "notes.txt").write_text("the user's own file")
+    (src / "a.txt").rename(src / "a2.txt")
+    shutil.rmtree(src / "deep")
+    (other / "o.txt").unlink()
+    code, data, _ = _build([str(src), "-o", str(out), "-j", "1"])  # without --prune
+    assert code == 0 and (out / "a.epub").exists() and (out / "deep" / "er" / "c.epub").exists()
+    code, data, err = _build([str(src), "-o", str(out), "-j", "1", "--prune"])
+    assert code == 0 and data["summary"]["pruned"] == 2
+    assert f"removed {out / 'a.epub'} (its input {src / 'a.txt'} is gone)" in err
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.name[0] != ".")
+    assert left == ["a2.epub", "b.epub", "b.proof.html", "b.proof.json", "mine.epub",
+                    "notes.txt", "o.epub", "o.proof.html", "o.proof.json"]
+    cache = json.loads((out / ".fic2epub-cache.json").read_text())
+    assert sorted(cache["entries"]) == ["a2.epub", "b.epub", "o.epub"]
+    # nothing more to prune; the next build skips everything
+    code, data, _ = _build([str(src), "-o", str(out), "-j", "1", "--prune"])
+    assert data["summary"]["pruned"] == 0 and data["summary"]["skipped"] == 2
+    assert all(r.clean for r in epubcheck(sorted(out.glob("[abo]*.epub"))))
+
+
+def test_prune_is_for_builds_that_write_books(tmp_path: Path) -> None:
+    for extra in (["--check"], ["--combine"]):
+        code, _, err = _build([str(INPUT), "-o", str(tmp_path / "o"), "--prune", *extra])
+        assert code == 2 and "--prune works on the books of a build" in err
