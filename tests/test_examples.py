@@ -37,7 +37,8 @@ def test_the_workflow_commands_run_as_written(tmp_path: Path, monkeypatch: pytes
     (stories / "clean.txt").write_text(
         "Title: Clean\nAuthor: A. Writer\n\nThe boat came home in the evening.\n")
     (stories / "part" / "slip.txt").write_text(
-        "Title: Slip\nAuthor: A. Writer\n\nThe king took his seat at the thrown and smiled at the crowd.\n")
+        "Title: Slip\nAuthor: A. Writer\n\n"
+        "The king took his seat at the thrown and smiled at the crowd.\n")
     monkeypatch.chdir(tmp_path)
     (build, build_out), (proof, _) = commands
     res = CliRunner().invoke(cli, build)
