@@ -28,7 +28,7 @@ from .files import (
     unique_name,
 )
 from .model import FIXER_NAMES, CleanOptions, Config, Result, Story
-from .settings import LANG_TAG, FolderSettings, fail_on_error
+from .settings import LANG_TAG, FolderSettings
 
 
 class ExitStatus(IntEnum):
@@ -180,8 +180,11 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     if fail_on and combine:
         _fail_usage("--fail-on does not work with --combine, which does not proofread "
                     "(proofread the files with `fic2epub proof DIR --fail-on ...`)")
-    if fail_on and (why := fail_on_error(fail_on)):
-        _fail_usage(f"--{why.replace('_', '-')}")
+    if fail_on:
+        from .proof.engine import fail_on_error
+
+        if why := fail_on_error(fail_on):
+            _fail_usage(f"--{why.replace('_', '-')}")
     base = dataclasses.replace(
         _config(title, author, language, series, series_index, stylesheet, disable,
                 not no_verify, cover, no_cover, output_format), max_bytes=max_size * 2**20,
@@ -210,7 +213,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     cache = None
     pruned: list[tuple[str, str]] = []
     try:
-        found = [(src, root) for src, root in found if not settings.is_word_list(src)]
+        found = _stories(found, settings)
         if not found:
             _fail_usage(f"no stories found in {', '.join(str(p) for p in inputs)} (only "
                         "word lists)")
@@ -264,6 +267,15 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     sys.exit(ExitStatus.FAILED if bad else ExitStatus.OK)
 
 
+def _stories(found: list[tuple[Path, Path]],
+             settings: FolderSettings) -> list[tuple[Path, Path]]:
+    """``found`` without the personal word lists the settings name."""
+    lists = settings.word_lists([src for src, _root in found])
+    if not lists:
+        return found
+    return [(src, root) for src, root in found if str(src.resolve()) not in lists]
+
+
 def _proof_beside(results: list[Result], settings: FolderSettings, quiet: bool,
                   as_json: bool) -> None:
     """``build --proof``: a report beside each book, with its folder's proofing
@@ -277,6 +289,9 @@ def _proof_beside(results: list[Result], settings: FolderSettings, quiet: bool,
                                 result)
             if not quiet:
                 click.echo(f"{_shown(result.input)}: {note}", err=as_json)
+            if result.proof_failed:  # what made the build fail, even with -q
+                for line in _finding_lines(result):
+                    click.echo(line, err=as_json)
 
 
 def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,

@@ -256,8 +256,8 @@ def _header_block(lines: list[str], start: int, meta: Metadata,
                   fields: list[Field], omissions: list[Omission], strict: bool = False) -> int:
     """Parse a ``Key: value`` header block at ``start``; return the first body line.
 
-    ``strict``: the block is only ``Key: value`` lines, and ends at the first other line
-    (no value runs on to the lines below it)."""
+    ``strict``: a value that ends a sentence does not run on to a line below it that
+    starts one: the block ends there (an empty field still takes the line below it)."""
     i = start
     current: list[object] | None = None  # [key, label, [values], start, end]
     block: list[list[object]] = []
@@ -289,10 +289,13 @@ def _header_block(lines: list[str], start: int, meta: Metadata,
             last_content = i
             i += 1
             continue
-        if current is None or strict:
+        if current is None:
             break
         prev_vals = current[2]
         assert isinstance(prev_vals, list)
+        if strict and prev_vals and re.search(r"[.!?…)\"”’]$", str(prev_vals[-1])) and \
+                re.match(r"[\"“‘'(*_]*[A-Z0-9]", line):
+            break  # a value that ended a sentence, and a sentence starting below it
         cont_after_blank = (blank_run == 0 and current[0] not in _SHORT_KEYS) or (
             blank_run == 1 and prev_vals and not re.search(r"[.!?)\"”]$", str(prev_vals[-1]))
             and line[:1].islower())

@@ -59,8 +59,8 @@ def parse(data: bytes, source_name: str, config: Config = DEFAULT_CONFIG) -> Sto
         body = build_body(lines, front.omitted_lines(), front.chapter_starts, config.clean)
         if not _has_text(body):
             raise EmptyStoryError("no story text found (only a header, or nothing at all)")
-        warnings.append("the header seemed to hold all the text: read it as ending at its "
-                        "first line that is not 'Key: value'")
+        warnings.append("the header seemed to hold all the text: read it as ending where "
+                        "a field's value ends a sentence and the next line starts one")
     meta = _finish_metadata(front.metadata, config, source_name)
     if meta.title_source == "filename":
         warnings.append("no title found: using the file name")

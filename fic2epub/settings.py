@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .model import CHECKER_NAMES, FIXER_NAMES, PROOF_LEVELS, CleanOptions, Config
+from .model import CHECKER_NAMES, FIXER_NAMES, CleanOptions, Config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,6 +39,8 @@ KEYS = {"title", "author", "language", "series", "series_index", "stylesheet", "
 PROOF_KEYS = {"checkers", "disable", "words", "ignore_rules", "ignore_words", "fail_on",
               "languagetool", "language"}
 _PATH_KEYS = {"stylesheet"}
+_ADDED_UP = ("words", "ignore_words", "ignore_rules")
+"""[proof] keys whose lists add up from folder to folder (the others: nearer wins)."""
 LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 """A BCP 47 language tag as fic2epub accepts it: ``en``, ``de``, ``pt-BR``, ``zh-Hant``."""
 
@@ -52,6 +54,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def read_word_list(path: Path) -> frozenset[str]:
+    """A personal word list: UTF-8, one word a line; blank lines and lines starting with
+    # are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read word list {path}: {exc}") from exc
+    return frozenset(ln.strip() for ln in text.splitlines()
+                     if ln.strip() and not ln.startswith("#"))
 
 
 def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
@@ -133,20 +146,17 @@ def _validate_proof(proof: dict[str, Any], source: Path) -> dict[str, Any]:
         for w in words:
             if not Path(w).is_file():
                 raise ConfigError(f"{source}: [proof] word list {w} is not a file")
+            try:
+                read_word_list(Path(w))  # now, not in every book's proofing
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: [proof] {exc}") from exc
         out["words"] = words
-    if "fail_on" in out and (why := fail_on_error(out["fail_on"])):
-        raise ConfigError(f"{source}: [proof] {why}")
+    if "fail_on" in out:
+        from .proof.engine import fail_on_error  # only then: ~20 ms of imports
+
+        if why := fail_on_error(out["fail_on"]):
+            raise ConfigError(f"{source}: [proof] {why}")
     return out
-
-
-def fail_on_error(specs: tuple[str, ...] | list[str]) -> str | None:
-    """Why a ``fail_on`` list is wrong (None when it is fine): each entry is a level
-    (note, warning, error) or a category or rule name."""
-    bad = [s for s in specs if not re.fullmatch(r"[A-Za-z][\w.-]*", s)]
-    if bad:
-        return (f"fail_on {', '.join(map(repr, bad))}: give a level "
-                f"({', '.join(PROOF_LEVELS)}) or a category or rule name")
-    return None
 
 
 def read_folder_config(folder: Path) -> dict[str, Any]:
@@ -196,18 +206,22 @@ class FolderSettings:
             return {}
         merged = {} if _top(folder) else dict(self._chain_real(folder.parent))
         own = read_folder_config(folder)
-        proof = {**merged.get("proof", {}), **own.get("proof", {})}
+        above, here = merged.get("proof", {}), own.get("proof", {})
+        proof = {**above, **here}
+        for key in _ADDED_UP:  # a nearer file's lists add to the farther ones'
+            if key in above and key in here:
+                proof[key] = list(dict.fromkeys([*above[key], *here[key]]))
         merged.update(own)
         if proof:
             merged["proof"] = proof
         self._cache[folder] = merged
         return merged
 
-    def is_word_list(self, path: Path) -> bool:
-        """Whether ``path`` is a personal word list its folder's settings name (a
-        ``words.txt`` beside ``fic2epub.toml`` is not a story to convert)."""
-        words = self.config_for(path).proof.get("words") or ()
-        return bool(words) and str(path.resolve()) in words
+    def word_lists(self, sources: list[Path]) -> set[str]:
+        """The personal word lists (real paths) the settings of any of ``sources`` name:
+        a ``names.txt`` beside ``fic2epub.toml`` is a list, not a story to convert,
+        wherever the file that names it is."""
+        return {w for src in sources for w in self.config_for(src).proof.get("words", ())}
 
     def config_for(self, source: Path) -> Config:
         """The settings for one file; files of one folder share one Config object."""

@@ -162,3 +162,101 @@ def test_fail_on_needs_proofreading(stories: Path, tmp_path: Path) -> None:
     assert code == 2 and "--fail-on needs --check or --proof" in err
     code, _, _, err = _run(["build", str(stories), "--check", "--fail-on", "no such"])
     assert code == 2 and "--fail-on 'no such'" in err
+
+
+def test_a_word_list_is_read_when_the_settings_are(stories: Path, tmp_path: Path) -> None:
+    """An undecodable word list is one usage error before any book is made (before: each
+    book failed with --check, and build --proof stopped after writing the books)."""
+    (stories / "names.txt").write_bytes(b"na\xefve\n")
+    (stories / "fic2epub.toml").write_text('[proof]\nwords = ["names.txt"]\n')
+    out = tmp_path / "out"
+    for args in (["build", str(stories), "--check", "--json"],
+                 ["build", str(stories), "--proof", "--json", "-o", str(out)],
+                 ["proof", str(stories)]):
+        code, _, _, err = _run(args)
+        assert code == 2 and "cannot read word list" in err and "fic2epub.toml" in err
+        assert not out.exists()
+
+
+def test_word_lists_named_anywhere_are_not_stories(stories: Path) -> None:
+    """A list in the parent folder, named by a subfolder's settings, is a list too; and
+    lists of nested settings add up."""
+    (stories / "names.txt").write_text("Zorblax\n", encoding="utf-8")
+    (stories / "sub" / "fic2epub.toml").write_text('[proof]\nwords = ["../names.txt"]\n')
+    code, data, _, _ = _run(["build", str(stories), "--check", "--json", "-j", "1"])
+    assert sorted(Path(r["input"]).name for r in data["results"]) == ["quiet.txt", "slips.txt"]
+    assert _findings(data)["quiet.txt"] == []
+    (stories / "fic2epub.toml").write_text('[proof]\nwords = ["names.txt"]\n')
+    (stories / "sub" / "more.txt").write_text("Quillon\n", encoding="utf-8")
+    (stories / "sub" / "fic2epub.toml").write_text('[proof]\nwords = ["more.txt"]\n')
+    (stories / "sub" / "quiet.txt").write_text(CLEAN.replace("noon.", "noon with Quillon."))
+    code, data, _, _ = _run(["build", str(stories / "sub"), "--check", "--json", "-j", "1"])
+    assert [Path(r["input"]).name for r in data["results"]] == ["quiet.txt"]
+    assert _findings(data) == {"quiet.txt": []} and code == 0
+
+
+def test_the_command_line_checker_beats_the_settings_disable(stories: Path) -> None:
+    (stories / "fic2epub.toml").write_text('[proof]\ndisable = ["real-word"]\n')
+    code, data, _, _ = _run(["proof", str(stories / "slips.txt"), "--format", "json"])
+    assert code == 0 and "confusion" not in [f["rule"] for f in data["findings"]]
+    code, data, _, _ = _run(["proof", str(stories / "slips.txt"), "--format", "json",
+                             "--checker", "real-word"])
+    assert code == 0 and [f["rule"] for f in data["findings"]] == ["confusion"]
+
+
+@pytest.mark.parametrize(("spec", "fails"), [
+    ("Error", True), ("ERROR", True), ("spelling", True), ("confusion", True),
+    ("real-word/confusion", True), ("repetition/doubled-word", True),
+    ("spelling/confusion", False), ("its-as-it-is", False), ("LT:SOME_RULE", False),
+])
+def test_fail_on_forms(stories: Path, spec: str, fails: bool) -> None:
+    code, data, _, _ = _run(["build", str(stories), "--check", "--json", "-j", "1",
+                             "--fail-on", spec])
+    assert code == (1 if fails else 0) and data["summary"]["failed"] == 0
+
+
+@pytest.mark.parametrize("spec", ["errors", "spellling", "real-word/no-such-rule",
+                                  "no-such-category/confusion", "LT:"])
+def test_a_mistyped_fail_on_is_a_usage_error(stories: Path, spec: str) -> None:
+    """A name that matches nothing would let every build pass."""
+    for args in (["build", str(stories), "--check", "--fail-on", spec],
+                 ["proof", str(stories), "--fail-on", spec]):
+        code, _, _, err = _run(args)
+        assert code == 2 and f"--fail-on {spec!r}" in err, (args, err)
+    (stories / "fic2epub.toml").write_text(f'[proof]\nfail_on = ["{spec}"]\n')
+    code, _, _, err = _run(["build", str(stories), "--check"])
+    assert code == 2 and f"fail_on {spec!r}" in err and "fic2epub.toml" in err
+
+
+def test_fail_on_does_not_take_combine(stories: Path) -> None:
+    code, _, _, err = _run(["build", str(stories), "--check", "--combine", "--fail-on", "error"])
+    assert code == 2 and "--fail-on does not work with --combine" in err
+
+
+def test_build_proof_fail_on_names_the_findings_even_for_skipped_books(
+        stories: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, data, _, _ = _run(["build", str(stories), "-o", str(out), "-j", "1", "--json"])
+    assert code == 0
+    code, data, out_text, err = _run(["build", str(stories), "-o", str(out), "-j", "1",
+                                      "--proof", "--fail-on", "real-word", "-q"])
+    assert code == 1
+    assert "slips.txt:4:31: error: 'thrown' is a real word" in out_text
+    assert "failed proofing  1" in err
+    code, data, _, _ = _run(["build", str(stories), "-o", str(out), "-j", "1", "--proof",
+                             "--fail-on", "grammar", "--json"])
+    assert code == 0 and data["summary"]["skipped"] == 2
+    assert data["summary"]["findings"] == 3 and data["summary"]["failed_proofing"] == 0
+
+
+def test_every_rule_the_offline_checkers_report_is_known() -> None:
+    """checkers.RULES (what --fail-on accepts) names every rule checkers.py reports."""
+    import re as re_
+
+    from fic2epub.proof import checkers
+
+    source = Path(checkers.__file__).read_text(encoding="utf-8")
+    reported = set(re_.findall(r'"([a-z]+(?:-[a-z]+)+)",\s*\n?\s*"(?:spelling|repetition|'
+                               r'typography|real-word)"', source))
+    reported |= {"confusion"} | {rule[5] for rule in checkers.PAIR_RULES}
+    assert len(reported) >= 10 and reported <= checkers.RULES

@@ -398,6 +398,12 @@ PAIR_RULES: list[tuple[frozenset[str], frozenset[str], bool, int, str, str, str,
      "\"they're\" means \"they are\"; the possessive is \"their\"", frozenset()),
 ]
 """Grammar patterns: two words side by side, one space between them."""
+
+RULES = frozenset({"unknown-word", "confusion", "doubled-word", "space-after-quote",
+                   "doubled-period", "unbalanced-quotes", "lowercase-sentence-start",
+                   *(rule[5] for rule in PAIR_RULES)})
+"""Every rule the offline checkers report (``--fail-on`` and ``--ignore`` take them);
+LanguageTool's are ``LT:<its rule id>``."""
 _FIRSTS = frozenset(w for rule in PAIR_RULES for w in rule[0])
 
 

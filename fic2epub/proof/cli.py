@@ -10,16 +10,16 @@ import click
 from ..errors import ConfigError, Fic2EpubError
 from ..files import find_inputs
 from ..model import DEFAULT_CONFIG, Config, Result
-from ..settings import FolderSettings, fail_on_error
+from ..settings import FolderSettings, read_word_list
 from .engine import (
     CHECKERS,
     LEVELS,
     ProofOptions,
     ProofResult,
+    fail_on_error,
     fail_on_of,
     options_from_settings,
     proof_file,
-    read_word_list,
     should_fail,
 )
 from .reports import FORMATS, render
@@ -100,12 +100,13 @@ def proof(paths: tuple[Path, ...], fmt: str, output: Path | None, checkers: tupl
 def merged_options(config: Config, given: ProofOptions) -> ProofOptions:
     """The folder's proofing settings (``[proof]`` of its settings files) with the
     command line's over them: ``--checker`` and ``--languagetool``/``--language`` replace
-    the settings' values; word lists, ``--no-checker`` and the ``--ignore`` options add
-    to them."""
+    the settings' values (a checker named with ``--checker`` runs even if the settings
+    disable it); word lists, ``--no-checker`` and the ``--ignore`` options add to them."""
     folder = options_from_settings(config.proof)
+    disabled = folder.disabled - set(given.checkers or ()) | given.disabled
     return ProofOptions(
         checkers=given.checkers if given.checkers is not None else folder.checkers,
-        disabled=folder.disabled | given.disabled, words=folder.words | given.words,
+        disabled=disabled, words=folder.words | given.words,
         ignore_rules=folder.ignore_rules | given.ignore_rules,
         ignore_words=folder.ignore_words | given.ignore_words,
         languagetool=given.languagetool or folder.languagetool,
@@ -118,12 +119,16 @@ def run(files: list[Path], given: ProofOptions,
     results, the files that could not be read, and the files with a finding that
     ``fail_on`` (else the settings' ``fail_on``) names."""
     settings = FolderSettings(DEFAULT_CONFIG, {})
+    try:
+        lists = settings.word_lists(files)
+    except ConfigError as exc:
+        _usage(str(exc))
     results: list[ProofResult] = []
     failed = proof_failed = 0
     for f in files:
+        if lists and str(f.resolve()) in lists:
+            continue  # a word list, not a story
         try:
-            if settings.is_word_list(f):
-                continue
             config = settings.config_for(f)
             result = proof_file(f, merged_options(config, given), config)
         except ConfigError as exc:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from ..model import CHECKER_NAMES, DEFAULT_CONFIG, PROOF_LEVELS, Config, Finding, Story
+from ..settings import read_word_list
 from .checkers import (
     Checker,
     ChunkedChecker,
@@ -66,17 +66,6 @@ class ProofResult:
     language: str = "en"
     text: str = ""
     """The decoded source, for reports that show the story (HTML)."""
-
-
-def read_word_list(path: Path) -> frozenset[str]:
-    """A personal word list: one word a line; blank lines and lines starting with # are
-    skipped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read word list {path}: {exc}") from exc
-    return frozenset(ln.strip() for ln in text.splitlines()
-                     if ln.strip() and not ln.startswith("#"))
 
 
 _WORD_LISTS: dict[Path, Any] = {}
@@ -198,12 +187,41 @@ def _merge(findings: list[Finding], options: ProofOptions) -> list[Finding]:
     return out
 
 
+def fail_on_error(specs: tuple[str, ...] | list[str]) -> str | None:
+    """Why a ``--fail-on`` list is wrong, None when it is right. Each entry is a level
+    (note, warning, error; any case), a category, a rule of the offline checkers, a
+    LanguageTool rule (``LT:ID``), or ``CATEGORY/RULE`` as findings are printed. A
+    mistyped name would never match, and a CI gate on it would pass for ever."""
+    from .checkers import RULES
+
+    bad = []
+    for spec in specs:
+        category, _, rule = spec.rpartition("/") if "/" in spec else ("", "", spec)
+        known_rule = rule in RULES or (rule.startswith("LT:") and len(rule) > 3)
+        if category:
+            ok = category in CATEGORY_LEVEL and known_rule
+        else:
+            ok = rule.lower() in LEVELS or rule in CATEGORY_LEVEL or known_rule
+        if not ok:
+            bad.append(spec)
+    if bad:
+        return (f"fail_on {', '.join(map(repr, bad))}: give a level ({', '.join(LEVELS)}), "
+                f"a category ({', '.join(CATEGORY_LEVEL)}), a rule (as in the "
+                "[CATEGORY/RULE] of a finding; LanguageTool's: LT:ID) or CATEGORY/RULE")
+    return None
+
+
 def should_fail(findings: list[Finding], fail_on: tuple[str, ...]) -> bool:
-    """``--fail-on``: a level (note, warning, error: that level or worse) or a category."""
+    """``--fail-on``: a level (note, warning, error: that level or worse), a category, a
+    rule, or ``CATEGORY/RULE``."""
     for spec in fail_on:
-        if spec in LEVELS:
-            floor = LEVELS.index(spec)
+        if spec.lower() in LEVELS:
+            floor = LEVELS.index(spec.lower())
             if any(LEVELS.index(level_of(f)) >= floor for f in findings):
+                return True
+        elif "/" in spec:
+            category, _, rule = spec.rpartition("/")
+            if any(f.category == category and f.rule == rule for f in findings):
                 return True
         elif any(f.category == spec or f.rule == spec for f in findings):
             return True
