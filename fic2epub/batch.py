@@ -50,8 +50,18 @@ class Task:
 
 def run_task(task: Task) -> Result:
     """Convert one file. Never raises for a problem with that file."""
-    return convert_file(Path(task.source), Path(task.output) if task.output else None,
-                        task.config, task.proof)
+    try:
+        return convert_file(Path(task.source), Path(task.output) if task.output else None,
+                            task.config, task.proof)
+    except Exception as exc:
+        return internal_error(task, exc)
+
+
+def internal_error(task: Task, exc: Exception) -> Result:
+    """The Result of a task that raised past the guards of :func:`convert_file` (a bug in
+    fic2epub): that file fails, on one line, and the batch goes on."""
+    return Result(input=task.source, output=None, ok=False,
+                  error=f"internal error ({type(exc).__name__}: {exc}); please report it")
 
 
 def settings_key(config: Config) -> str:
@@ -374,7 +384,11 @@ def run_tasks(tasks: list[Task]) -> list[Result]:
     writing: Future[None] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fic2epub-writer") as writer:
         for task in tasks:
-            result, book = prepare_file(Path(task.source), task.config, task.proof)
+            try:
+                result, book = prepare_file(Path(task.source), task.config, task.proof)
+            except Exception as exc:  # guarded inside; this is for a bug around it
+                results.append(internal_error(task, exc))
+                continue
             results.append(result)
             if book is not None:
                 if writing is not None:

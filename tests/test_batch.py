@@ -299,10 +299,10 @@ def test_a_worker_killed_mid_batch_names_its_file(tmp_path: Path, epubcheck,
 
     real = fic2epub.batch.prepare_file
 
-    def deadly(source: Path, config: object) -> object:
+    def deadly(source: Path, config: object, proof: bool = False) -> object:
         if source.name == "s05.txt":
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(source, config)  # type: ignore[arg-type]
+        return real(source, config, proof)  # type: ignore[arg-type]
 
     monkeypatch.setattr(fic2epub.batch, "prepare_file", deadly)
     src = tmp_path / "in"
@@ -323,6 +323,43 @@ def test_a_worker_killed_mid_batch_names_its_file(tmp_path: Path, epubcheck,
     assert code == 0
     assert [Path(r["input"]).name for r in data["results"] if not r.get("skipped")] == \
         ["s05.txt"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the workers must be forked to inherit the patched function")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bug_around_a_conversion_fails_that_file_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    """An exception that escapes the per-file guards (here: a call with the wrong
+    arguments, as a test's stand-in once made in a worker, which ended the whole build
+    with no results) fails its file with "internal error", and the batch goes on."""
+    import fic2epub.batch
+    import fic2epub.files
+
+    def broken(source: Path, *args: object) -> object:
+        if source.name == "s2.txt":
+            raise TypeError("broken() takes 2 positional arguments but 3 were given")
+        return real(source, *args)  # type: ignore[arg-type]
+
+    real = fic2epub.batch.prepare_file
+    monkeypatch.setattr(fic2epub.batch, "prepare_file", broken)
+    real_convert = fic2epub.batch.convert_file
+
+    def broken_convert(source: Path, *args: object) -> object:
+        if source.name == "s2.txt":
+            raise TypeError("convert_file() got an unexpected keyword argument")
+        return real_convert(source, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fic2epub.batch, "convert_file", broken_convert)
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(4):
+        shutil.copy(INPUT / "salt_and_iron.txt", src / f"s{n}.txt")
+    code, data, err = _build([str(src), "-o", str(tmp_path / "out"), "-j", jobs])
+    assert code == 1 and len(data["results"]) == 4
+    assert [Path(r["input"]).name for r in data["results"] if not r["ok"]] == ["s2.txt"]
+    assert "s2.txt: internal error (TypeError: " in err
+    assert len(list((tmp_path / "out").glob("*.epub"))) == 3
 
 
 def test_dask_executor_on_a_local_cluster(tmp_path: Path, epubcheck) -> None:
