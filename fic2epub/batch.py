@@ -519,6 +519,7 @@ def dask_executor(scheduler: str) -> Executor:
             raise ConfigError("--executor dask needs the 'distributed' package: "
                               "pip install 'fic2epub[dask]'") from exc
         try:
+            _check_address(scheduler)
             client = Client(scheduler, timeout="10s")
         except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address
             from .errors import ConfigError
@@ -529,6 +530,22 @@ def dask_executor(scheduler: str) -> Executor:
             for fut in as_completed(futures):
                 yield fut.result()
     return run
+
+
+def _check_address(address: str) -> None:
+    """Raise ValueError for an address Dask cannot parse, before a Client exists: a
+    Client whose constructor fails with anything but OSError is left half started, with
+    its event-loop thread running, and when the garbage collector later deletes it while
+    another Client starts, that one fails after 10 s with a bare AssertionError (or the
+    process hangs: the deleted Client's close waits on the lock the new one holds)."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+    from distributed.comm.registry import get_backend
+
+    scheme, _location = parse_address(address)
+    # ValueError: a scheme no backend serves; TypeError: one that cannot connect here
+    get_backend(scheme).get_connector()
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        get_address_host_port(address)
 
 
 def run_batch(tasks: list[Task], executor: Executor, cache: Cache | None,

@@ -654,9 +654,8 @@ def test_an_unreachable_dask_scheduler_is_one_usage_error(tmp_path: Path, addres
     src.mkdir()
     for n in range(2):
         (src / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
-    # in a child process, as a user runs it. Run in this process after the rest of the
-    # file, the build once raised a bare AssertionError (cause not found; not seen with
-    # the Dask tests alone)
+    # in a child process, as a user runs it (test_a_bad_dask_address_leaves_no_client
+    # is the same in this process)
     res = subprocess.run([sys.executable, "-m", "fic2epub", "build", str(src), "-o",
                           str(tmp_path / "out"), "--executor", "dask", "--scheduler", address],
                          capture_output=True, text=True, timeout=120, check=False)
@@ -664,6 +663,27 @@ def test_an_unreachable_dask_scheduler_is_one_usage_error(tmp_path: Path, addres
     assert res.returncode == 2, err
     (line,) = err.strip().splitlines()
     assert line.startswith(f"fic2epub: cannot reach the Dask scheduler at {address}: ")
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "tcp://127.0.0.1", "nosuch://x:1",
+                                     "ucx://127.0.0.1:1"])
+def test_a_bad_dask_address_leaves_no_client_behind(address: str) -> None:
+    """An address Dask cannot parse is refused before a Client exists. Before, Client()
+    raised ValueError half started, its event-loop thread running; when the garbage
+    collector deleted it while the next Client started (the next build in the same
+    process), that one failed after 10 s with a bare AssertionError, or hung."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from fic2epub.batch import Task, dask_executor
+    from fic2epub.errors import ConfigError
+    from fic2epub.model import Config
+
+    before = set(threading.enumerate())
+    with pytest.raises(ConfigError, match=f"cannot reach the Dask scheduler at {address}: "):
+        list(dask_executor(address)([Task("x.txt", None, Config())]))
+    left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert left == []
 
 
 def test_names_stay_within_120_characters(tmp_path: Path) -> None:
