@@ -253,7 +253,9 @@ class Cache:
             source = os.path.normpath(os.path.join(self._out_abs, entry["source"]))
             if not any(source.startswith(u) for u in under) or os.path.lexists(source):
                 continue
-            book = os.path.join(self._out_abs, name)
+            book = self._book_inside(name)
+            if book is None:
+                continue  # a damaged or edited entry: never delete outside the folder
             stem = os.path.splitext(book)[0]  # as build --proof names its reports
             try:
                 for path in (book, f"{stem}.proof.html", f"{stem}.proof.json"):
@@ -272,6 +274,19 @@ class Cache:
             self.dirty += 1
             gone.append((self._prefix + name, self._shown(source)))
         return gone
+
+    def _book_inside(self, name: str) -> str | None:
+        """The path of the book an entry names, if it is an EPUB inside the output
+        folder (checked on real paths: a symlinked subfolder may lead out of it), else
+        None."""
+        if not name.endswith(".epub") or os.path.isabs(name) or \
+                ".." in name.replace("\\", "/").split("/"):
+            return None
+        book = os.path.normpath(os.path.join(self._out_abs, name))
+        real_out = os.path.join(os.path.realpath(self._out_abs), "")
+        if not os.path.realpath(book).startswith(real_out):
+            return None
+        return book
 
     def _shown(self, path: str) -> str:
         """An absolute path as a line of output shows it: from the current folder when it

@@ -906,3 +906,32 @@ def test_prune_is_for_builds_that_write_books(tmp_path: Path) -> None:
     for extra in (["--check"], ["--combine"]):
         code, _, err = _build([str(INPUT), "-o", str(tmp_path / "o"), "--prune", *extra])
         assert code == 2 and "--prune works on the books of a build" in err
+
+
+def test_prune_never_deletes_outside_the_output_folder(tmp_path: Path) -> None:
+    """A damaged or edited cache (a book named ../x.epub, /abs/x.epub, x.txt, or inside a
+    subfolder that is a symlink leading out) makes --prune skip that entry, never
+    delete the file."""
+    src, out, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
+    src.mkdir()
+    elsewhere.mkdir()
+    (src / "a.txt").write_text(_story("A", "A story that stays."))
+    code, _, _ = _build([str(src), "-o", str(out), "-j", "1"])
+    assert code == 0
+    victims = [tmp_path / "victim.epub", elsewhere / "linked.epub", tmp_path / "keep.txt",
+               elsewhere / "abs.epub"]
+    book = (out / "a.epub").read_bytes()  # a real EPUB: the sweep checks every *.epub
+    for v in victims:
+        v.write_bytes(book)
+    (out / "link").symlink_to(elsewhere)
+    cache_path = out / ".fic2epub-cache.json"
+    cache = json.loads(cache_path.read_text())
+    entry = next(iter(cache["entries"].values()))
+    for name in ("../victim.epub", "link/linked.epub", "../keep.txt", str(elsewhere / "abs.epub"),
+                 "sub/../../victim.epub"):
+        cache["entries"][name] = {**entry, "source": "../in/gone.txt"}
+    cache_path.write_text(json.dumps(cache))
+    code, data, _ = _build([str(src), "-o", str(out), "-j", "1", "--prune"])
+    assert code == 0 and data["summary"]["pruned"] == 0
+    assert all(v.read_bytes() == book for v in victims)
+    assert (out / "a.epub").exists()
