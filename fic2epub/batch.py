@@ -239,23 +239,35 @@ class Cache:
                       warnings=list(entry["warnings"]), skipped=True,
                       input_sha256=entry["sha256"], input_stat=(stat[0], stat[1]))
 
-    def prune(self, roots: list[str]) -> list[tuple[str, str]]:
+    def prune(self, roots: list[str], tasks: list[Task]) -> list[tuple[str, str]]:
         """Delete the books made from inputs that are gone (deleted or renamed since)
-        and their entries: only books this cache records, only for inputs under one of
-        ``roots`` (the folders a build was given), so that the books of another input
-        folder sharing the output folder stay. With a book go its proofing reports
-        (``build --proof``). Returns (book, input) pairs, for output lines."""
-        under = [os.path.join(os.path.normpath(os.path.join(self._cwd, r)), "") for r in roots]
+        and their entries: only books this cache records, inside the output folder,
+        only for inputs under one of ``roots`` (the folders a build was given), so that
+        the books of another input folder sharing the output folder stay. With a book go
+        its proofing reports (``build --proof``) and the output folders it leaves empty
+        (never an input folder). An input that cannot be looked at (a folder without
+        permission) is not gone; a book of this build's ``tasks`` (the same file by
+        another name: a case-insensitive file system, a path through a symlink) is never
+        deleted. Returns (book, input) pairs, for output lines."""
+        lexical = [os.path.join(os.path.normpath(os.path.join(self._cwd, r)), "")
+                   for r in roots]
+        real = [os.path.join(os.path.realpath(r), "") for r in roots]
+        inputs = {os.path.realpath(t.source) for t in tasks}
+        made = {_file_id(t.output) for t in tasks if t.output} - {None}
         gone: list[tuple[str, str]] = []
         for name, entry in list(self.entries.items()):
             if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
                 continue
             source = os.path.normpath(os.path.join(self._out_abs, entry["source"]))
-            if not any(source.startswith(u) for u in under) or os.path.lexists(source):
+            source_real = os.path.realpath(source)
+            if not (any(source.startswith(u) for u in lexical)
+                    or any(source_real.startswith(u) for u in real)):
+                continue
+            if source_real in inputs or not _gone(source):
                 continue
             book = self._book_inside(name)
-            if book is None:
-                continue  # a damaged or edited entry: never delete outside the folder
+            if book is None or _file_id(book) in made:
+                continue  # outside the folder (a damaged cache), or this build's book
             stem = os.path.splitext(book)[0]  # as build --proof names its reports
             try:
                 for path in (book, f"{stem}.proof.html", f"{stem}.proof.json"):
@@ -264,7 +276,9 @@ class Cache:
             except OSError:
                 continue  # kept, with its entry: tried again next time
             folder = os.path.dirname(book)
-            while folder.startswith(os.path.join(self._out_abs, "")):  # folders left empty
+            while folder.startswith(os.path.join(self._out_abs, "")) and \
+                    not any(os.path.join(os.path.realpath(folder), "").startswith(u)
+                            for u in real):  # with -o inside an input folder
                 try:
                     os.rmdir(folder)
                 except OSError:
@@ -305,6 +319,26 @@ class Cache:
             self.save_failed = False
         else:
             self.save_failed = True
+
+
+def _gone(path: str) -> bool:
+    """Whether ``path`` is known not to exist (not merely unreadable)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """Device and inode of an existing file: the same file whatever its name."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 Executor = Callable[[Iterable[Task]], Iterator[Result]]
@@ -557,6 +591,14 @@ def _check_address(address: str) -> None:
     from distributed.comm.registry import get_backend
 
     scheme, _location = parse_address(address)
+    if scheme == "inproc":
+        raise ValueError("inproc:// addresses a scheduler inside the same process")
+    if scheme in ("tls", "wss"):
+        from distributed.security import Security
+
+        if Security().get_connection_args("client").get("ssl_context") is None:
+            raise ValueError(f"{scheme}:// needs TLS settings in Dask's configuration "
+                             "(distributed.comm.tls.*)")
     # ValueError: a scheme no backend serves; TypeError: one that cannot connect here
     get_backend(scheme).get_connector()
     if scheme in ("tcp", "tls", "ws", "wss"):

@@ -231,7 +231,10 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
         if prune and cache is not None:
-            pruned = cache.prune([str(p) for p in inputs if p.is_dir()])
+            folders = [str(p) for p in inputs if p.is_dir()]
+            if not folders and not quiet:
+                click.echo("--prune: no folder given, so nothing to prune", err=True)
+            pruned = cache.prune(folders, tasks)
             cache.save()
             if not quiet:
                 for book, source in pruned:
@@ -260,8 +263,11 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     if as_json:
         order = {str(src): n for n, (src, _root) in enumerate(found)}
         results.sort(key=lambda r: order.get(r.input, -1))
-        click.echo(json.dumps({"results": [dataclasses.asdict(r) for r in results],
-                               "summary": summary}, indent=2))  # ASCII: valid in any encoding
+        data: dict[str, Any] = {"results": [dataclasses.asdict(r) for r in results]}
+        if prune:
+            data["pruned"] = [{"book": book, "input": source} for book, source in pruned]
+        data["summary"] = summary
+        click.echo(json.dumps(data, indent=2))  # ASCII: valid in any encoding
     bad = failed or summary.get("failed_proofing", 0)
     _summary_table(summary, err=as_json or bool(bad))
     sys.exit(ExitStatus.FAILED if bad else ExitStatus.OK)

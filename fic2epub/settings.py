@@ -233,8 +233,11 @@ class FolderSettings:
 
 def _top(folder: Path) -> bool:
     """Whether the settings chain stops at ``folder`` (it is still read)."""
-    return (folder.parent == folder or (folder / ".git").exists()
-            or str(folder) == os.path.expanduser("~"))
+    try:
+        repository = (folder / ".git").exists()
+    except OSError:  # a folder that may be read but not searched (mode 444)
+        repository = False
+    return folder.parent == folder or repository or str(folder) == os.path.expanduser("~")
 
 
 def _shared(folder: Path) -> bool:

@@ -935,3 +935,83 @@ def test_prune_never_deletes_outside_the_output_folder(tmp_path: Path) -> None:
     assert code == 0 and data["summary"]["pruned"] == 0
     assert all(v.read_bytes() == book for v in victims)
     assert (out / "a.epub").exists()
+
+
+def test_prune_keeps_what_is_not_known_to_be_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  epubcheck) -> None:
+    """Found in review: an input folder that cannot be looked at is not gone; a path
+    with .. after a symlink (recorded lexically, so it names another file) does not
+    delete the book this very build made; the same file under another name (a
+    case-insensitive file system; here a hard link) is not deleted; and with the
+    output inside the input folder, an emptied input folder stays."""
+    import fic2epub.batch as batch
+
+    # an input that cannot be stat'ed for want of permission
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text(_story("A", "The first story."))
+    (src / "sub" / "c.txt").write_text(_story("C", "The story in a subfolder."))
+    code, _, _ = _build([str(src), "-o", str(out), "-j", "1"])
+    assert code == 0
+    real_lstat = os.lstat
+
+    def denied(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).endswith(os.path.join("sub", "c.txt")):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    (src / "sub" / "c.txt").rename(tmp_path / "c.txt")  # gone to the build's walk...
+    monkeypatch.setattr(batch.os, "lstat", denied)  # ...and unreadable to prune's check
+    code, data, _ = _build([str(src), "-o", str(out), "-j", "1", "--prune"])
+    assert data["summary"]["pruned"] == 0 and (out / "sub" / "c.epub").exists()
+    monkeypatch.setattr(batch.os, "lstat", real_lstat)
+    code, data, _ = _build([str(src), "-o", str(out), "-j", "1", "--prune"])
+    assert data["pruned"] == [{"book": str(out / "sub" / "c.epub"),
+                               "input": str(src / "sub" / "c.txt")}]
+
+    # cur/../drafts: the cache records <tmp>/drafts, the file is real/deep/drafts
+    deep = tmp_path / "real" / "deep"
+    (deep / "drafts").mkdir(parents=True)
+    (deep / "b").mkdir()
+    (deep / "drafts" / "y.txt").write_text(_story("Y", "A draft story."))
+    (tmp_path / "cur").symlink_to(deep / "b")
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        code, data, _ = _build(["cur/../drafts", "-o", "out2", "-j", "1", "--prune"])
+        assert code == 0 and data["summary"]["pruned"] == 0
+        assert (tmp_path / "out2" / "y.epub").exists()
+
+    # the same file under another name is this build's book
+    (src / "b.txt").write_text(_story("B", "Another story."))
+    code, _, _ = _build([str(src), "-o", str(out), "-j", "1"])
+    cache = batch.Cache(out)
+    entry = cache.entries["b.epub"]
+    cache.entries["B.epub"] = {**entry, "source": "../in/B.txt"}
+    os.link(out / "b.epub", out / "B.epub")
+    task = batch.Task(str(src / "b.txt"), str(out / "b.epub"), batch.Config())
+    assert cache.prune([str(src)], [task]) == []
+    assert (out / "B.epub").exists()
+
+    # -o inside the input folder: the emptied input folder is the user's, it stays
+    (src / "sub" / "d.txt").write_text(_story("D", "A story to delete."))
+    code, _, _ = _build([str(src), "-o", str(src), "-j", "1"])
+    (src / "sub" / "d.txt").unlink()
+    code, data, _ = _build([str(src), "-o", str(src), "-j", "1", "--prune"])
+    assert data["summary"]["pruned"] == 1 and (src / "sub").is_dir()
+    assert not (src / "sub" / "d.epub").exists()
+    assert all(r.clean for r in epubcheck([out / "a.epub"]))
+
+
+def test_prune_through_a_symlinked_input_folder(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    src = work / "in"
+    src.mkdir(parents=True)
+    for name in ("d", "e"):
+        (src / f"{name}.txt").write_text(_story(name.upper(), f"The story {name}."))
+    out = tmp_path / "out"
+    code, _, _ = _build([str(src), "-o", str(out), "-j", "1"])
+    (tmp_path / "lnk").symlink_to(src)
+    (src / "d.txt").unlink()
+    code, data, _ = _build([str(tmp_path / "lnk"), "-o", str(out), "-j", "1", "--prune"])
+    assert code == 0 and data["summary"]["pruned"] == 1
+    assert sorted(p.name for p in out.glob("*.epub")) == ["e.epub"]
