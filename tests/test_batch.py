@@ -666,7 +666,7 @@ def test_an_unreachable_dask_scheduler_is_one_usage_error(tmp_path: Path, addres
 
 
 @pytest.mark.parametrize("address", ["not-an-address", "tcp://127.0.0.1", "nosuch://x:1",
-                                     "ucx://127.0.0.1:1"])
+                                     "ucx://127.0.0.1:1", "inproc://x", "tls://127.0.0.1:1"])
 def test_a_bad_dask_address_leaves_no_client_behind(address: str) -> None:
     """An address Dask cannot parse is refused before a Client exists. Before, Client()
     raised ValueError half started, its event-loop thread running; when the garbage
