@@ -5,6 +5,8 @@ exit status; proofing settings of ``fic2epub.toml`` ([proof]) reach ``build --ch
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,12 +85,29 @@ def test_check_prints_findings_as_file_line_column(stories: Path) -> None:
     assert "failed proofing  1" in err
 
 
-def test_check_runs_in_parallel_workers(stories: Path, tmp_path: Path) -> None:
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the workers must be forked to inherit the patched function")
+def test_check_proofreads_in_the_worker_processes(stories: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each story is proofread once, in a worker process (not in the parent)."""
+    import fic2epub.files
+
+    real = fic2epub.files._proofread
+    log = tmp_path / "pids"
+
+    def logged(*args: object) -> None:
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fic2epub.files, "_proofread", logged)
     for n in range(4):
         (stories / f"copy{n}.txt").write_text(SLIPS, encoding="utf-8")
     code, data, _, _ = _run(["build", str(stories), "--check", "--json", "-j", "2"])
     assert code == 0 and len(data["results"]) == 6
     assert all(len(f) == 2 for name, f in _findings(data).items() if name != "quiet.txt")
+    pids = log.read_text().split()
+    assert len(pids) == 6 and str(os.getpid()) not in pids
 
 
 def test_folder_proof_settings_reach_every_way_of_proofreading(stories: Path,
