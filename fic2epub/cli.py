@@ -260,6 +260,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     if proofed:
         summary["findings"] = sum(len(r.findings) for r in results)
         summary["failed_proofing"] = sum(r.proof_failed for r in results)
+        for note in dict.fromkeys(n for r in results for n in r.proof_notes):
+            click.echo(f"fic2epub: {note}", err=True)  # once a batch, as `proof` does
     if as_json:
         order = {str(src): n for n, (src, _root) in enumerate(found)}
         results.sort(key=lambda r: order.get(r.input, -1))

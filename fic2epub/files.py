@@ -300,7 +300,7 @@ def _proofread(result: Result, converted: Converted, source: str, config: Config
                           converted.language)
     result.findings = [replace(f, file=source) for f in proofed.findings]
     result.proof_failed = should_fail(result.findings, fail_on_of(config.proof))
-    result.warnings.extend(f"proofing: {note}" for note in proofed.notes)
+    result.proof_notes = list(proofed.notes)
 
 
 def prepare_file(source: Path, config: Config,

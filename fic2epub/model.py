@@ -300,3 +300,6 @@ class Result:
     """Proofing findings (``build --check``), positions in the input file."""
     proof_failed: bool = False
     """A finding matched the proofing settings' ``fail_on`` (``--fail-on``)."""
+    proof_notes: list[str] = field(default_factory=list)
+    """Messages about the proofing run itself (a dictionary missing, LanguageTool
+    unreachable): shown once for a whole batch, not as each book's warnings."""

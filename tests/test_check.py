@@ -279,3 +279,17 @@ def test_every_rule_the_offline_checkers_report_is_known() -> None:
                                r'typography|real-word)"', source))
     reported |= {"confusion"} | {rule[5] for rule in checkers.PAIR_RULES}
     assert len(reported) >= 10 and reported <= checkers.RULES
+
+
+def test_a_proofing_note_is_shown_once_for_the_batch(stories: Path) -> None:
+    """A LanguageTool server that does not answer is said once, on stderr, as `fic2epub
+    proof` says it; it is not a warning of every book, and does not fail the build."""
+    (stories / "fic2epub.toml").write_text('[proof]\nlanguagetool = "http://127.0.0.1:9"\n')
+    code, data, _, err = _run(["build", str(stories), "--check", "--json", "-j", "1"])
+    assert code == 0 and data["summary"]["warnings"] == 0
+    notes = [line for line in err.splitlines() if "LanguageTool unreachable" in line]
+    assert len(notes) == 1 and notes[0].startswith("fic2epub: LanguageTool unreachable at "
+                                                   "http://127.0.0.1:9")
+    assert all(r["proof_notes"] for r in data["results"])
+    # the offline checkers still ran
+    assert _findings(data)["slips.txt"][0][2] == "confusion"

@@ -156,6 +156,7 @@ def proof_beside(source: Path, epub: Path, config: Config = DEFAULT_CONFIG,
     json_path.write_text(render([proofed], "json"), encoding="utf-8")
     if result is not None:
         result.findings = proofed.findings
+        result.proof_notes = list(proofed.notes)
         result.proof_failed = should_fail(proofed.findings, fail_on_of(config.proof))
     return f"{len(proofed.findings)} proofing finding(s) -> {html_path}"
 
