@@ -289,7 +289,7 @@ def test_a_proofing_note_is_shown_once_for_the_batch(stories: Path) -> None:
     assert code == 0 and data["summary"]["warnings"] == 0
     notes = [line for line in err.splitlines() if "LanguageTool unreachable" in line]
     assert len(notes) == 1 and notes[0].startswith("fic2epub: LanguageTool unreachable at "
-                                                   "http://127.0.0.1:9")
+                                                   "http://127.0.0.1:9 (Connection refused)")
     assert all(r["proof_notes"] for r in data["results"])
     # the offline checkers still ran
     assert _findings(data)["slips.txt"][0][2] == "confusion"

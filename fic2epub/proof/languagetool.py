@@ -84,7 +84,16 @@ class LanguageToolChecker:
         return findings
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
+    """One short reason: the system's own words for the innermost OS error in the chain
+    ("Connection refused", "Name or service not known"), else the first line."""
+    inner: BaseException = exc
+    seen = {id(exc)}
+    while (nxt := inner.__cause__ or inner.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        inner = nxt
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:160]
 
