@@ -278,10 +278,12 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
 def _stories(found: list[tuple[Path, Path]],
              settings: FolderSettings) -> list[tuple[Path, Path]]:
     """``found`` without the personal word lists the settings name."""
-    lists = settings.word_lists([src for src, _root in found])
-    if not lists:
+    sources = [src for src, _root in found]
+    stories = settings.stories(sources)
+    if len(stories) == len(sources):
         return found
-    return [(src, root) for src, root in found if str(src.resolve()) not in lists]
+    kept = set(stories)
+    return [(src, root) for src, root in found if src in kept]
 
 
 def _proof_beside(results: list[Result], settings: FolderSettings, quiet: bool,

@@ -294,13 +294,12 @@ def convert_file(source: Path, output: Path | None, config: Config,
 
 
 def _proofread(result: Result, converted: Converted, source: str, config: Config) -> None:
-    from .proof.engine import fail_on_of, options_from_settings, proof_story, should_fail
+    from .proof.engine import options_from_settings, proof_story, record
 
     proofed = proof_story(converted.story, options_from_settings(config.proof),
                           converted.language)
-    result.findings = [replace(f, file=source) for f in proofed.findings]
-    result.proof_failed = should_fail(result.findings, fail_on_of(config.proof))
-    result.proof_notes = list(proofed.notes)
+    proofed.findings = [replace(f, file=source) for f in proofed.findings]
+    record(result, proofed, config.proof)
 
 
 def prepare_file(source: Path, config: Config,

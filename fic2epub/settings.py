@@ -67,6 +67,18 @@ def read_word_list(path: Path) -> frozenset[str]:
                      if ln.strip() and not ln.startswith("#"))
 
 
+_WORD_LISTS: dict[Path, Any] = {}
+
+
+def word_list(path: Path) -> frozenset[str]:
+    """:func:`read_word_list`, read once a process while the file is unchanged: the
+    check of the settings reads it in the parent, and forked batch workers inherit it."""
+    from .files import _by_stamp
+
+    words: frozenset[str] = _by_stamp(_WORD_LISTS, path, read_word_list)
+    return words
+
+
 def _validate(data: dict[str, Any], source: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - KEYS)
     if unknown:
@@ -147,7 +159,7 @@ def _validate_proof(proof: dict[str, Any], source: Path) -> dict[str, Any]:
             if not Path(w).is_file():
                 raise ConfigError(f"{source}: [proof] word list {w} is not a file")
             try:
-                read_word_list(Path(w))  # now, not in every book's proofing
+                word_list(Path(w))  # now, not in every book's proofing
             except ConfigError as exc:
                 raise ConfigError(f"{source}: [proof] {exc}") from exc
         out["words"] = words
@@ -217,11 +229,14 @@ class FolderSettings:
         self._cache[folder] = merged
         return merged
 
-    def word_lists(self, sources: list[Path]) -> set[str]:
-        """The personal word lists (real paths) the settings of any of ``sources`` name:
-        a ``names.txt`` beside ``fic2epub.toml`` is a list, not a story to convert,
-        wherever the file that names it is."""
-        return {w for src in sources for w in self.config_for(src).proof.get("words", ())}
+    def stories(self, sources: list[Path]) -> list[Path]:
+        """``sources`` without the personal word lists the settings of any of them name:
+        a ``names.txt`` beside ``fic2epub.toml`` is a list, not a story to convert or
+        proofread, wherever the file that names it is."""
+        lists = {w for src in sources for w in self.config_for(src).proof.get("words", ())}
+        if not lists:
+            return sources
+        return [src for src in sources if str(src.resolve()) not in lists]
 
     def config_for(self, source: Path) -> Config:
         """The settings for one file; files of one folder share one Config object."""

@@ -20,6 +20,7 @@ from .engine import (
     fail_on_of,
     options_from_settings,
     proof_file,
+    record,
     should_fail,
 )
 from .reports import FORMATS, render
@@ -120,14 +121,12 @@ def run(files: list[Path], given: ProofOptions,
     ``fail_on`` (else the settings' ``fail_on``) names."""
     settings = FolderSettings(DEFAULT_CONFIG, {})
     try:
-        lists = settings.word_lists(files)
+        files = settings.stories(files)  # without the word lists
     except ConfigError as exc:
         _usage(str(exc))
     results: list[ProofResult] = []
     failed = proof_failed = 0
     for f in files:
-        if lists and str(f.resolve()) in lists:
-            continue  # a word list, not a story
         try:
             config = settings.config_for(f)
             result = proof_file(f, merged_options(config, given), config)
@@ -155,9 +154,7 @@ def proof_beside(source: Path, epub: Path, config: Config = DEFAULT_CONFIG,
     html_path.write_text(render([proofed], "html"), encoding="utf-8")
     json_path.write_text(render([proofed], "json"), encoding="utf-8")
     if result is not None:
-        result.findings = proofed.findings
-        result.proof_notes = list(proofed.notes)
-        result.proof_failed = should_fail(proofed.findings, fail_on_of(config.proof))
+        record(result, proofed, config.proof)
     return f"{len(proofed.findings)} proofing finding(s) -> {html_path}"
 
 

@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import CHECKER_NAMES, DEFAULT_CONFIG, PROOF_LEVELS, Config, Finding, Story
-from ..settings import read_word_list
+from ..model import (
+    CHECKER_NAMES,
+    DEFAULT_CONFIG,
+    PROOF_LEVELS,
+    Config,
+    Finding,
+    Result,
+    Story,
+)
+from ..settings import word_list
 from .checkers import (
     Checker,
     ChunkedChecker,
@@ -68,27 +76,17 @@ class ProofResult:
     """The decoded source, for reports that show the story (HTML)."""
 
 
-_WORD_LISTS: dict[Path, Any] = {}
-
-
-def _word_list(path: Path) -> frozenset[str]:
-    from ..files import _by_stamp
-
-    words: frozenset[str] = _by_stamp(_WORD_LISTS, path, read_word_list)
-    return words
-
-
 def _strings(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value or ())
 
 
 def options_from_settings(settings: Mapping[str, Any]) -> ProofOptions:
     """ProofOptions from proofing settings: a settings file's ``[proof]`` table (checked
-    by :mod:`fic2epub.settings`; word lists as paths, read here, once a process while
-    the file is unchanged) with the command line's values over it."""
+    by :mod:`fic2epub.settings`; word lists as paths, read by
+    :func:`~fic2epub.settings.word_list`) with the command line's values over it."""
     words: frozenset[str] = frozenset()
     for path in _strings(settings.get("words")):
-        words |= _word_list(Path(path))
+        words |= word_list(Path(path))
     checkers = settings.get("checkers")
     return ProofOptions(
         checkers=_strings(checkers) if checkers is not None else None,
@@ -102,6 +100,14 @@ def options_from_settings(settings: Mapping[str, Any]) -> ProofOptions:
 def fail_on_of(settings: Mapping[str, Any]) -> tuple[str, ...]:
     """The ``fail_on`` of proofing settings (levels, categories or rules)."""
     return _strings(settings.get("fail_on"))
+
+
+def record(result: Result, proofed: ProofResult, settings: Mapping[str, Any]) -> None:
+    """A book's proofing in its batch Result (``build --check`` and ``build --proof``):
+    the findings, whether ``settings``' ``fail_on`` names one, and the notes."""
+    result.findings = proofed.findings
+    result.proof_failed = should_fail(proofed.findings, fail_on_of(settings))
+    result.proof_notes = list(proofed.notes)
 
 
 def make_checkers(options: ProofOptions, notes: Notes) -> list[Checker]:
