@@ -21,6 +21,8 @@ import time
 
 
 def main() -> None:
+    if len(sys.argv) < 2 or {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     started = time.perf_counter()
     from fic2epub.cli import cli
 
@@ -28,7 +30,10 @@ def main() -> None:
     with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
         cli.main(["build", "--json", *sys.argv[1:]], standalone_mode=False)
     wall = time.perf_counter() - started
-    summary = json.loads(out.getvalue())["summary"]
+    try:
+        summary = json.loads(out.getvalue())["summary"]
+    except (ValueError, KeyError):  # the build did not run (a usage error, say)
+        sys.exit(f"fic2epub build gave no summary:\n{out.getvalue()}")
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent, workers = me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime

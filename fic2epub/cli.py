@@ -225,9 +225,9 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             tasks = _tasks(found, target_dir, settings, cache, proof=check)
             total = len(tasks)
             workers = jobs or batch.available_cpus()
+            # process_pool caps the workers at the books to make (after skips) itself
             run = (batch.dask_executor(scheduler or "") if executor == "dask" else
-                   batch.serial if workers == 1 or len(tasks) == 1 else
-                   batch.process_pool(min(workers, len(tasks))))
+                   batch.serial if workers == 1 else batch.process_pool(workers))
             stream = batch.run_batch(tasks, run, cache, force=force)
         results = list(_report(stream, total, as_json, quiet, verbose))
         if prune and cache is not None:

@@ -13,7 +13,6 @@ from ..model import DEFAULT_CONFIG, Config, Result
 from ..settings import FolderSettings, read_word_list
 from .engine import (
     CHECKERS,
-    LEVELS,
     ProofOptions,
     ProofResult,
     fail_on_error,
@@ -26,10 +25,6 @@ from .engine import (
 from .reports import FORMATS, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _fail_on_choices() -> str:
-    return f"a level ({', '.join(LEVELS)}) or a category/rule"
 
 
 @click.command()
