@@ -149,6 +149,25 @@ class Cache:
             key = self._sources[source] = f"{rel}/{name}"
         return key
 
+    def source_key(self, source: str) -> str:
+        """An input's path as the cache records it (see :meth:`_source`)."""
+        return self._source(source)
+
+    def books_by_source(self) -> dict[str, list[str]]:
+        """The books the cache records (names in the output folder, ``/``), by the key of
+        the input each was made from, in name order; only books that exist, inside the
+        output folder: where a build puts an input's book again, so that it keeps its name
+        and place when other inputs come or go or when it is built on its own."""
+        out: dict[str, list[str]] = {}
+        for name in sorted(self.entries):
+            entry = self.entries[name]
+            if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+                continue
+            book = self._book_inside(name)
+            if book is not None and os.path.isfile(book):
+                out.setdefault(entry["source"], []).append(name.replace(os.sep, "/"))
+        return out
+
     def claimed(self, sources: set[str]) -> set[str]:
         """The books (as :func:`~fic2epub.files.output_path` marks names taken: real
         path, ``/``, case-folded) that the cache holds for inputs other than ``sources``
@@ -239,22 +258,29 @@ class Cache:
                       warnings=list(entry["warnings"]), skipped=True,
                       input_sha256=entry["sha256"], input_stat=(stat[0], stat[1]))
 
-    def prune(self, roots: list[str], tasks: list[Task]) -> list[tuple[str, str]]:
-        """Delete the books made from inputs that are gone (deleted or renamed since)
-        and their entries: only books this cache records, inside the output folder,
-        only for inputs under one of ``roots`` (the folders a build was given), so that
-        the books of another input folder sharing the output folder stay. With a book go
-        its proofing reports (``build --proof``) and the output folders it leaves empty
-        (never an input folder). An input that cannot be looked at (a folder without
-        permission) is not gone; a book of this build's ``tasks`` (the same file by
-        another name: a case-insensitive file system, a path through a symlink) is never
-        deleted. Returns (book, input) pairs, for output lines."""
+    def prune(self, roots: list[str], tasks: list[Task]) -> list[tuple[str, str, str | None]]:
+        """Delete the books made from inputs that are gone (deleted or renamed since),
+        and older copies of the books of this build's inputs (a book the cache records
+        for an input that this build wrote, in the same format, under another name: made
+        before names were kept from build to build, or by a build of the file on its
+        own), with their entries: only books this cache records, inside the output
+        folder, only for inputs under one of ``roots`` (the folders a build was given),
+        so that the books of another input folder sharing the output folder stay. With
+        a book go its proofing reports (``build --proof``) and the output folders it
+        leaves empty (never an input folder). An input that cannot be looked at (a
+        folder without permission) is not gone; a book of this build's ``tasks`` (the
+        same file by another name: a case-insensitive file system, a path through a
+        symlink) is never deleted. Returns (book, input, None) for a gone input's book
+        and (book, input, its book now) for an older copy, for output lines."""
         lexical = [os.path.join(os.path.normpath(os.path.join(self._cwd, r)), "")
                    for r in roots]
         real = [os.path.join(os.path.realpath(r), "") for r in roots]
         inputs = {os.path.realpath(t.source) for t in tasks}
         made = {_file_id(t.output) for t in tasks if t.output} - {None}
-        gone: list[tuple[str, str]] = []
+        # (input, format) -> the book this build made of it
+        now_at = {(os.path.realpath(t.source), _kind(t.output)): t.output
+                  for t in tasks if t.output}
+        gone: list[tuple[str, str, str | None]] = []
         for name, entry in list(self.entries.items()):
             if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
                 continue
@@ -263,11 +289,18 @@ class Cache:
             if not (any(source.startswith(u) for u in lexical)
                     or any(source_real.startswith(u) for u in real)):
                 continue
-            if source_real in inputs or not _gone(source):
-                continue
             book = self._book_inside(name)
-            if book is None or _file_id(book) in made:
-                continue  # outside the folder (a damaged cache), or this build's book
+            if book is None:
+                continue  # outside the folder: a damaged cache
+            now: str | None = None
+            if source_real in inputs:
+                now = now_at.get((source_real, _kind(name)))
+                if now is None or os.path.realpath(now) == os.path.realpath(book):
+                    continue  # its book, or a book of it in the other format
+            elif not _gone(source):
+                continue
+            if _file_id(book) in made:
+                continue  # this build's book
             stem = os.path.splitext(book)[0]  # as build --proof names its reports
             try:
                 for path in (book, f"{stem}.proof.html", f"{stem}.proof.json"):
@@ -286,7 +319,7 @@ class Cache:
                 folder = os.path.dirname(folder)
             del self.entries[name]
             self.dirty += 1
-            gone.append((self._prefix + name, self._shown(source)))
+            gone.append((self._prefix + name, self._shown(source), now))
         return gone
 
     def _book_inside(self, name: str) -> str | None:
@@ -319,6 +352,11 @@ class Cache:
             self.save_failed = False
         else:
             self.save_failed = True
+
+
+def _kind(name: str) -> str:
+    """A book's format by its name: ``.kepub.epub`` (Kobo) or ``.epub``."""
+    return ".kepub.epub" if name.endswith(".kepub.epub") else ".epub"
 
 
 def _gone(path: str) -> bool:

@@ -18,6 +18,7 @@ import click
 from . import __version__, batch
 from .errors import ConfigError, CoverError, Fic2EpubError
 from .files import (
+    claim_path,
     combine_files,
     cover_image,
     find_inputs,
@@ -211,7 +212,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     target_dir = None if check else out_dir
     started = time.monotonic()
     cache = None
-    pruned: list[tuple[str, str]] = []
+    pruned: list[tuple[str, str, str | None]] = []
     try:
         found = _stories(found, settings)
         if not found:
@@ -222,7 +223,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             total = len(inputs)
         else:
             cache = None if check else batch.Cache(out_dir)
-            tasks = _tasks(found, target_dir, settings, cache, proof=check)
+            named = {str(p) for p in inputs if not p.is_dir()}
+            tasks = _tasks(found, target_dir, settings, cache, proof=check, named=named)
             total = len(tasks)
             workers = jobs or batch.available_cpus()
             # process_pool caps the workers at the books to make (after skips) itself
@@ -237,9 +239,10 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             pruned = cache.prune(folders, tasks)
             cache.save()
             if not quiet:
-                for book, source in pruned:
-                    click.echo(_shown(f"removed {book} (its input {source} is gone)"),
-                               err=as_json)
+                for book, source, now in pruned:
+                    why = (f"its input {source} is gone" if now is None else
+                           f"an older copy: {source} is built to {now} now")
+                    click.echo(_shown(f"removed {book} ({why})"), err=as_json)
         if with_proof and not combine:
             _proof_beside(results, settings, quiet, as_json)
     except ConfigError as exc:
@@ -267,7 +270,8 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         results.sort(key=lambda r: order.get(r.input, -1))
         data: dict[str, Any] = {"results": [dataclasses.asdict(r) for r in results]}
         if prune:
-            data["pruned"] = [{"book": book, "input": source} for book, source in pruned]
+            data["pruned"] = [{"book": book, "input": source, "now": now}
+                              for book, source, now in pruned]
         data["summary"] = summary
         click.echo(json.dumps(data, indent=2))  # ASCII: valid in any encoding
     bad = failed or summary.get("failed_proofing", 0)
@@ -306,22 +310,62 @@ def _proof_beside(results: list[Result], settings: FolderSettings, quiet: bool,
 
 def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
            settings: FolderSettings, cache: batch.Cache | None = None,
-           proof: bool = False) -> list[batch.Task]:
+           proof: bool = False, named: set[str] | None = None) -> list[batch.Task]:
+    """One task per input. ``named``: the inputs given as files (not found in a folder
+    given), which have no folder layout of their own to mirror."""
     # names the cache gives to books of inputs that still exist but are not in this
     # build: building one of several folders that share an output folder keeps its
     # books' names instead of writing over the others'
     taken = cache.claimed({str(src) for src, _ in found}) if cache is not None else set()
+    configs = [(source, root, settings.config_for(source)) for source, root in found]
+    # each input's book where a build put it before, when that book is still there: a
+    # book keeps its name when another input of the same name comes or goes, and its
+    # place when its input is built on its own
+    targets = _earlier_books(configs, out_dir, cache, taken, named or set())
     keys: dict[int, str] = {}
     tasks = []
-    for source, root in found:
-        config = settings.config_for(source)
-        target = (output_path(source, root, out_dir, taken, suffix_for(config))
-                  if out_dir is not None else None)
+    for n, (source, root, config) in enumerate(configs):
+        target = targets.get(n) or (output_path(source, root, out_dir, taken,
+                                                suffix_for(config))
+                                    if out_dir is not None else None)
         if id(config) not in keys:  # files of one folder share a Config: one key each
             keys[id(config)] = batch.settings_key(config)
         tasks.append(batch.Task(str(source), str(target) if target else None, config,
                                 keys[id(config)], proof))
     return tasks
+
+
+def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | None,
+                   cache: batch.Cache | None, taken: set[str],
+                   named: set[str]) -> dict[int, Path]:
+    """For each input (by its index) that the cache records a book of, in this build's
+    format, that still exists, in the folder where its book goes now (the folder
+    mirroring its input folder), or anywhere in the output folder for an input given as
+    a file: that book's path, marked taken. Of several, the one named as its book would
+    be named now, then the first by name."""
+    if out_dir is None or cache is None:
+        return {}
+    earlier = cache.books_by_source()
+    if not earlier:
+        return {}
+    targets: dict[int, Path] = {}
+    for n, (source, root, config) in enumerate(configs):
+        suffix = suffix_for(config)
+        names = [name for name in earlier.get(cache.source_key(str(source)), ())
+                 if name.endswith(".kepub.epub") == (suffix == ".kepub.epub")]
+        if not names:
+            continue
+        natural = output_path(source, root, out_dir, set(), suffix).relative_to(out_dir)
+        folder = "" if natural.parent == Path() else natural.parent.as_posix()
+        if str(source) not in named:
+            names = [name for name in names if name.rpartition("/")[0] == folder]
+        names.sort(key=lambda name: (name != natural.as_posix(),
+                                     name.rpartition("/")[0] != folder))
+        for name in names:
+            if (path := claim_path(out_dir, name, taken)) is not None:
+                targets[n] = path
+                break
+    return targets
 
 
 def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir: Path | None,

@@ -112,6 +112,17 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
                                 taken)
 
 
+def claim_path(out_dir: Path, name: str, taken: set[str]) -> Path | None:
+    """``out_dir / name`` (``name`` a relative path with ``/``) marked taken as
+    :func:`output_path` marks its names, or None when that name is taken already."""
+    *folders, base = name.split("/")
+    key = f"{_resolved(out_dir).joinpath(*folders)}/{base}".casefold()
+    if key in taken:
+        return None
+    taken.add(key)
+    return out_dir.joinpath(*folders, base)
+
+
 def unique_name(real_folder: str, stem: str, suffix: str, taken: set[str]) -> str:
     """``stem + suffix``, or ``stem-2 + suffix`` ... : a name not yet in ``taken`` for
     ``real_folder`` (unique even on case-insensitive file systems: Windows, macOS, FAT

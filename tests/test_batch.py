@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 
 from fic2epub.cli import cli
+from fic2epub.model import Result
 
 INPUT = ROOT / "input"
 
@@ -454,10 +456,42 @@ def test_workers_default_to_the_cpus_the_process_may_use(tmp_path: Path) -> None
     assert out.stdout.strip() == "1"
 
 
+def test_a_book_keeps_its_name_when_another_input_of_that_name_goes(tmp_path: Path,
+                                                                   epubcheck) -> None:
+    """"x y.txt" and "x_y.txt" both want x_y.epub. With "x y.txt" gone, "x_y.txt" keeps
+    x_y-2.epub (an e-reader's library and a CI upload know a book by its file name)
+    instead of taking x_y.epub and leaving a second copy of itself behind; --prune then
+    removes x_y.epub, and one book per input is left."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "x y.txt").write_text("Title: Alpha Story\n\nThe alpha text is here and good.\n")
+    (src / "x_y.txt").write_text("Title: Bravo Story\n\nThe bravo text is here and good.\n")
+    out = tmp_path / "out"
+    _, first, _ = _build([str(src), "-o", str(out), "-j1"])
+    assert {Path(r["output"]).name: r["title"] for r in first["results"]} == {
+        "x_y.epub": "Alpha Story", "x_y-2.epub": "Bravo Story"}
+    (src / "x y.txt").unlink()
+    _, second, _ = _build([str(src), "-o", str(out), "-j1"])
+    (result,) = second["results"]
+    assert result["skipped"] and Path(result["output"]).name == "x_y-2.epub"
+    code, third, err = _build([str(src), "-o", str(out), "-j1", "--prune"])
+    assert code == 0 and third["summary"]["pruned"] == 1
+    assert f"removed {out / 'x_y.epub'} (its input {src / 'x y.txt'} is gone)" in err
+    assert sorted(p.name for p in out.glob("*.epub")) == ["x_y-2.epub"]
+    assert Book(out / "x_y-2.epub").dc("title") == ["Bravo Story"]
+    # a new input of the name takes the free name, and every later build agrees
+    (src / "x y.txt").write_text("Title: Charlie Story\n\nThe charlie text is here.\n")
+    _, fourth, _ = _build([str(src), "-o", str(out), "-j1"])
+    assert {Path(r["output"]).name: (r["title"], r["skipped"])
+            for r in fourth["results"]} == {"x_y.epub": ("Charlie Story", False),
+                                            "x_y-2.epub": ("Bravo Story", True)}
+    assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
+
+
 def test_a_name_taken_over_by_another_input_is_rebuilt(tmp_path: Path) -> None:
-    """Which input gets a book's name depends on the others: with "x y.txt" gone,
-    "x_y.txt" takes "x_y.epub". Same size and mtime as the old input, it must still not
-    pass for the book's input."""
+    """When an input's earlier book is gone too, it takes the name it would be given
+    now, whose cache entry is another input's: same size and mtime as that input, it
+    must still not pass for the book's input."""
     src = tmp_path / "in"
     src.mkdir()
     (src / "x y.txt").write_text("Title: Alpha Story\n\nThe alpha text is here and good.\n")
@@ -469,10 +503,43 @@ def test_a_name_taken_over_by_another_input_is_rebuilt(tmp_path: Path) -> None:
     assert {Path(r["output"]).name: r["title"] for r in first["results"]} == {
         "x_y.epub": "Alpha Story", "x_y-2.epub": "Bravo Story"}
     (src / "x y.txt").unlink()
+    (out / "x_y-2.epub").unlink()
     _, second, _ = _build([str(src), "-o", str(out), "-j1"])
     (result,) = second["results"]
     assert not result["skipped"] and result["title"] == "Bravo Story"
+    assert Path(result["output"]).name == "x_y.epub"
     assert Book(out / "x_y.epub").dc("title") == ["Bravo Story"]
+
+
+def test_a_file_built_on_its_own_goes_where_its_folder_build_put_it(tmp_path: Path) -> None:
+    """Fixing one chapter and building just that file into the same output folder
+    rewrites its book in the folder that mirrors its input folder, not a second copy at
+    the top; a file first built on its own and then with its folder goes where the
+    folder's layout puts it, and --prune removes the older copy."""
+    src, out = tmp_path / "one", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text(_story("A", "The story of a goes on."))
+    (src / "sub" / "c.txt").write_text(_story("C", "The story of c goes on."))
+    assert _build([str(src), "-o", str(out), "-j1"])[0] == 0
+    (src / "sub" / "c.txt").write_text(_story("C", "The story of c goes on and on."))
+    code, data, _ = _build([str(src / "sub" / "c.txt"), "-o", str(out)])
+    assert code == 0 and data["results"][0]["output"] == str(out / "sub" / "c.epub")
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.epub")) == [
+        "a.epub", "sub/c.epub"]
+    book = Book(out / "sub" / "c.epub")
+    assert words(" ".join(book.text(p) for p in book.story_pages()))[-3:] == [
+        "on", "and", "on"]
+    # the other way round: on its own first (flat), then with its folder
+    out2 = tmp_path / "out2"
+    assert _build([str(src / "sub" / "c.txt"), "-o", str(out2)])[0] == 0
+    code, data, err = _build([str(src), "-o", str(out2), "-j1", "--prune"])
+    assert code == 0 and data["summary"]["pruned"] == 1
+    assert data["pruned"] == [{"book": str(out2 / "c.epub"), "input": str(src / "sub" / "c.txt"),
+                               "now": str(out2 / "sub" / "c.epub")}]
+    assert (f"removed {out2 / 'c.epub'} (an older copy: {src / 'sub' / 'c.txt'} is built "
+            f"to {out2 / 'sub' / 'c.epub'} now)") in err
+    assert sorted(str(p.relative_to(out2)) for p in out2.rglob("*.epub")) == [
+        "a.epub", "sub/c.epub"]
 
 
 def test_the_cache_does_not_depend_on_how_the_output_folder_is_named(
@@ -726,17 +793,22 @@ def test_no_more_workers_than_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     asked: list[int] = []
 
-    def pool(jobs: int) -> batch.Executor:
+    def pooled(tasks: list[batch.Task], jobs: int) -> Iterator[Result]:
         asked.append(jobs)
-        return batch.serial
+        return batch.serial(tasks)
 
-    monkeypatch.setattr(batch, "process_pool", pool)
+    monkeypatch.setattr(batch, "_pooled", pooled)
     src = tmp_path / "in"
     src.mkdir()
     for n in range(3):
         (src / f"s{n}.txt").write_text(_story(f"S{n}", "Some words in a story about a boat."))
     code, _, err = _build([str(src), "-o", str(tmp_path / "out"), "-j", "40"])
     assert code == 0, err
+    assert asked == [3]
+    # a later build with one book to make converts it without a pool
+    (src / "s1.txt").write_text(_story("S1", "Other words in a story about a boat."))
+    code, data, err = _build([str(src), "-o", str(tmp_path / "out"), "-j", "40"])
+    assert code == 0 and data["summary"]["converted"] == 1, err
     assert asked == [3]
 
 
@@ -764,11 +836,17 @@ def test_building_one_of_two_folders_keeps_the_others_books(tmp_path: Path) -> N
     assert Path(result["output"]).name == "story-2.epub" and result["skipped"]
     assert Book(out / "story.epub").dc("title") == ["Alpha"]
     assert Book(out / "story-2.epub").dc("title") == ["Bravo"]
-    # once fandomA's story is gone, its name is free again
+    # once fandomA's story is gone, fandomB's book keeps its name (not a second copy
+    # under the freed name), and --prune over both folders removes fandomA's book
     (tmp_path / "fandomA" / "story.txt").unlink()
     (tmp_path / "fandomB" / "story.txt").write_text(_story("Bravo", "New words for the B story."))
     _, later, _ = _build([str(tmp_path / "fandomB"), "-o", str(out)])
-    assert Path(later["results"][0]["output"]).name == "story.epub"
+    assert Path(later["results"][0]["output"]).name == "story-2.epub"
+    assert not later["results"][0]["skipped"]
+    code, pruned, err = _build([str(tmp_path / "fandomA"), str(tmp_path / "fandomB"), "-o",
+                                str(out), "--prune"])
+    assert code == 0 and pruned["summary"]["pruned"] == 1, err
+    assert sorted(p.name for p in out.glob("*.epub")) == ["story-2.epub"]
 
 
 def test_a_copied_or_linked_project_keeps_its_cache_and_names(
@@ -967,7 +1045,7 @@ def test_prune_keeps_what_is_not_known_to_be_gone(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(batch.os, "lstat", real_lstat)
     code, data, _ = _build([str(src), "-o", str(out), "-j", "1", "--prune"])
     assert data["pruned"] == [{"book": str(out / "sub" / "c.epub"),
-                               "input": str(src / "sub" / "c.txt")}]
+                               "input": str(src / "sub" / "c.txt"), "now": None}]
 
     # cur/../drafts: the cache records <tmp>/drafts, the file is real/deep/drafts
     deep = tmp_path / "real" / "deep"
