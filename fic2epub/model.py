@@ -173,6 +173,10 @@ class Chapter:
     title: str | None
     title_line: int | None
     scenes: list[Scene] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    """Of a combined book's chapter that begins a file after the first: that file's
+    header fields (label, value) that the first file's header does not have as they are
+    (the part's own notes, disclaimer, summary ...), shown on a page before it."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ in :mod:`fic2epub.files`.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import hashlib
@@ -101,6 +102,13 @@ def name_text(name: str) -> str:
     return _SURROGATE.sub("", name)
 
 
+def title_from_name(path: str) -> str:
+    """A title made from a file or folder name: ``my_story.txt`` -> "My Story"."""
+    stem = name_text(Path(path).name)
+    stem = re.sub(r"\.(txt|text|md)$", "", stem, flags=re.I)
+    return smart_title_case(re.sub(r"[_]+", " ", stem).strip()) or "Untitled"
+
+
 def _finish_metadata(meta: Metadata, config: Config, source_name: str) -> Metadata:
     if title := _given(config.title):
         meta.title, meta.title_source = title, "option"
@@ -111,9 +119,7 @@ def _finish_metadata(meta: Metadata, config: Config, source_name: str) -> Metada
     if series_index := _given(config.series_index):
         meta.series_index = series_index
     if not meta.title:
-        stem = name_text(Path(source_name).name)
-        stem = re.sub(r"\.(txt|text|md)$", "", stem, flags=re.I)
-        meta.title = smart_title_case(re.sub(r"[_]+", " ", stem).strip()) or "Untitled"
+        meta.title = title_from_name(source_name)
         meta.title_source = "filename"
     if config.language:
         meta.language = config.language
@@ -204,6 +210,11 @@ def warm_up(config: Config = DEFAULT_CONFIG) -> None:
     warm_up_covers()
 
 
+_COMBINED_KEYS = {"title", "series", "language"}
+"""Header fields of a combined book's later parts that make its metadata or chapter
+titles rather than a page of their own."""
+
+
 def combine(stories: list[Story], name: str) -> Story:
     """One Story from several files that are chapters or parts of one work, in the order
     given. Metadata comes from the first file's header; each file becomes at least one
@@ -217,8 +228,16 @@ def combine(stories: list[Story], name: str) -> Story:
     changes: list[Change] = []
     texts: list[str] = []
     offset = 0
+    first_fields = {(f.key, f.value) for f in first.fields}
+    titles = collections.Counter(s.metadata.title for s in stories)
     for n, story in enumerate(stories, 1):
-        for ch in story.chapters:
+        # a part's own header fields (its notes, disclaimer ...) are the author's words
+        # too: kept for a page before its first chapter, unless the first part's header
+        # says the same (the title, author, rating repeated in every file)
+        notes = [] if n == 1 else [(f.label, f.value) for f in story.fields
+                                   if f.key not in _COMBINED_KEYS and f.value.strip()
+                                   and (f.key, f.value) not in first_fields]
+        for k, ch in enumerate(story.chapters):
             ch = dataclasses.replace(
                 ch,
                 title_line=None if ch.title_line is None else ch.title_line + offset,
@@ -226,10 +245,14 @@ def combine(stories: list[Story], name: str) -> Story:
                     s, start_line=s.start_line + offset,
                     paragraphs=[dataclasses.replace(p, start_line=p.start_line + offset,
                                                     end_line=p.end_line + offset)
-                                for p in s.paragraphs]) for s in ch.scenes])
+                                for p in s.paragraphs]) for s in ch.scenes],
+                notes=notes if k == 0 else [])
             if ch.title is None:
-                ch.title = story.metadata.title if n > 1 or len(stories) == 1 else \
-                    (story.metadata.title or f"Part {n}")
+                # a title two files share names no part ("My Fic" in every file's
+                # header would be "My Fic" three times in the contents): numbered parts
+                title = story.metadata.title
+                ch.title = title if len(stories) == 1 or (title and titles[title] == 1) \
+                    else f"Part {n}"
             chapters.append(ch)
         omissions.extend(dataclasses.replace(o, start_line=o.start_line + offset,
                                              end_line=o.end_line + offset)
@@ -240,6 +263,8 @@ def combine(stories: list[Story], name: str) -> Story:
     meta = dataclasses.replace(first.metadata)
     if meta.series and meta.title and meta.title_source != "option":
         meta.title = meta.series
+    elif meta.title_source == "filename" and len(stories) > 1:
+        meta.title = title_from_name(name)  # the work's folder, not its first file
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
     return Story(source_name=name, encoding=first.encoding, metadata=meta,
                  fields=first.fields, chapters=chapters, changes=changes,

@@ -156,6 +156,20 @@ def cover_page(story: Story, lang: str, image_href: str) -> Document:
     return Document("cover", "text/cover.xhtml", "Cover", content, "cover", toc=False)
 
 
+def _part_notes(n: int, label: str, notes: list[tuple[str, str]], lang: str) -> Document:
+    """The page before chapter ``n`` of a combined book with the header fields of the
+    file it comes from (its notes, disclaimer ...). Not a ``chapter-`` page: like the
+    first file's title page, its words are the header's, which the word check leaves
+    out of the story."""
+    heading = f"Notes: {label}"
+    rows = "".join(f'<dt>{esc(key)}</dt>\n<dd>{_multiline(value)}</dd>\n'
+                   for key, value in notes)
+    body = (f'<section class="part-notes" epub:type="preamble" aria-label="{esc(heading)}">\n'
+            f'<dl class="fields">\n{rows}</dl>\n</section>\n')
+    return Document(f"notes-{n:03d}", f"text/notes-{n:03d}.xhtml", heading,
+                    _page(heading, lang, body, "bodymatter"), "notes", toc=False)
+
+
 def render(story: Story, lang: str) -> list[Document]:
     m = story.metadata
     title = m.title or story.source_name
@@ -176,6 +190,8 @@ def render(story: Story, lang: str) -> list[Document]:
                              _page("Author’s Note", lang, body, "frontmatter"), "notes"))
     for n, chapter in enumerate(story.chapters, 1):
         label = chapter.title or (title if len(story.chapters) == 1 else f"Part {n}")
+        if chapter.notes:  # a combined book's later part: its own header fields
+            docs.append(_part_notes(n, label, chapter.notes, lang))
         out = [f'<section class="chapter" epub:type="chapter" role="doc-chapter"'
                f' aria-label="{esc(label)}">\n']
         if chapter.title and chapter.title_line is not None:

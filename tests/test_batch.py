@@ -21,6 +21,7 @@ from fic2epub.cli import cli
 from fic2epub.model import Result
 
 INPUT = ROOT / "input"
+NS_X = "http://www.w3.org/1999/xhtml"
 
 
 def _story(title: str, body: str, extra: str = "") -> str:
@@ -95,6 +96,55 @@ def test_combine_natural_order_without_part_numbers(tmp_path: Path, epubcheck) -
     text = " ".join(book.text(p) for p in book.story_pages())
     assert text.index("chapter 1.") < text.index("chapter 2.") < text.index("chapter 10.")
     assert all(r.clean for r in epubcheck([Path(data["results"][0]["output"])]))
+
+
+def test_combine_keeps_each_parts_own_notes(tmp_path: Path, epubcheck) -> None:
+    """The header of every file of a combined work is the author's: a later part's own
+    notes and disclaimer get a page before its chapter (not a word of them is dropped),
+    what every header repeats (title, author) does not; parts that share the work's
+    title are numbered in the contents."""
+    work = tmp_path / "fic"
+    work.mkdir()
+    (work / "ch1.txt").write_text("Title: My Fic\nAuthor: W\nSummary: The overall summary.\n"
+                                  "Notes: Thanks to my beta reader Zelda.\n\n"
+                                  "The first part of the story begins here.\n")
+    (work / "ch2.txt").write_text("Title: My Fic\nAuthor: W\nNotes: Sorry this took so "
+                                  "long, Quixotic.\n\nThe second part goes on here.\n")
+    (work / "ch3.txt").write_text("Title: My Fic\nAuthor: W\nDisclaimer: Not mine, "
+                                  "Xylophone.\n\nThe third part ends here.\n")
+    code, data, err = _build([str(work), "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    book = Book(Path(data["results"][0]["output"]))
+    assert [p.rsplit("/", 1)[1] for p in book.spine] == [
+        "cover.xhtml", "titlepage.xhtml", "notes.xhtml", "chapter-001.xhtml",
+        "notes-002.xhtml", "chapter-002.xhtml", "notes-003.xhtml", "chapter-003.xhtml",
+        "nav.xhtml"]
+    assert "Zelda" in book.text("EPUB/text/notes.xhtml")
+    assert words(book.text("EPUB/text/notes-002.xhtml")) == words(
+        "Notes Sorry this took so long, Quixotic.")
+    assert words(book.text("EPUB/text/notes-003.xhtml")) == words(
+        "Disclaimer Not mine, Xylophone.")
+    nav = book.page("EPUB/nav.xhtml")
+    toc = [a.text for a in nav.iterfind(".//x:nav[@role='doc-toc']//x:a", {"x": NS_X})]
+    assert toc == ["Title Page", "Author’s Note", "Part 1", "Part 2", "Part 3"]
+    text = [w for p in book.story_pages() for w in words(book.text(p))]
+    assert text == words("The first part of the story begins here. The second part goes on "
+                         "here. The third part ends here.")
+    assert all(r.clean for r in epubcheck([Path(data["results"][0]["output"])]))
+
+
+def test_a_combined_work_without_headers_is_titled_by_its_folder(tmp_path: Path) -> None:
+    work = tmp_path / "The_Long_Road"
+    work.mkdir()
+    for n in (1, 2):
+        (work / f"part{n}.txt").write_text(f"The words of part {n} are these ones here.\n")
+    code, data, err = _build([str(work), "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    book = Book(Path(data["results"][0]["output"]))
+    assert book.dc("title") == ["The Long Road"]
+    toc = [a.text for a in book.page("EPUB/nav.xhtml").iterfind(
+        ".//x:nav[@role='doc-toc']//x:a", {"x": NS_X})]
+    assert toc == ["Title Page", "part1", "part2"]  # each file's name, as for one story
 
 
 def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
