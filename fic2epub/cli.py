@@ -159,7 +159,9 @@ def _shown(name: str) -> str:
 @click.option("--proof", "with_proof", is_flag=True,
               help="Also proofread each story: <book>.proof.html and .proof.json beside it.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print each book's warnings.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also print each book's warnings, and the .txt files skipped (hidden, "
+                   "or symlinks to files outside the folder).")
 def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | None,
           author: str | None, language: str | None, series: str | None,
           series_index: str | None, stylesheet: Path | None, disable: tuple[str, ...],
@@ -205,9 +207,15 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
     if combine and with_proof:
         _fail_usage("--proof proofs story files one by one: run `fic2epub proof DIR` "
                     "for the files of a --combine book")
-    found = find_inputs(inputs)
+    skipped: list[tuple[Path, str]] = []
+    found = find_inputs(inputs, skipped)
+    if verbose:
+        for path, why in skipped:
+            click.echo(_shown(f"{path}: skipped ({why})"), err=True)
     if not found:
-        _fail_usage(f"no .txt files found in {', '.join(str(p) for p in inputs)}")
+        _fail_usage(f"no .txt files found in {', '.join(str(p) for p in inputs)}"
+                    + (f" ({len(skipped)} skipped: hidden, or symlinks to files outside "
+                       "the folder; -v names them)" if skipped else ""))
     settings = FolderSettings(base, {k: True for k in explicit})
     target_dir = None if check else out_dir
     started = time.monotonic()

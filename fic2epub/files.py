@@ -34,12 +34,14 @@ MAX_NAME = 120
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
 
-def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
+def find_inputs(paths: list[Path],
+                skipped: list[tuple[Path, str]] | None = None) -> list[tuple[Path, Path]]:
     """(file, root) for each input: files as given, folders walked for ``*.txt``.
 
     ``root`` is the folder a file was found under (its own folder for a named file), so
-    output can mirror the input layout. Symlinks that lead outside a folder are skipped.
-    """
+    output can mirror the input layout. Symlinks that lead outside a folder, hidden
+    files and the files of hidden folders are skipped; ``skipped`` (when given) gets
+    each skipped ``.txt`` file found and why (hidden folders are not walked)."""
     _resolved_abs.cache_clear()
     _out_folder.cache_clear()
     found: list[tuple[Path, Path]] = []
@@ -53,14 +55,20 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
                 real_dir = folder.resolve()  # once per folder, not per file
                 inside = real_dir.is_relative_to(root)
                 for name in sorted(filenames):
-                    if not name.lower().endswith(".txt") or name.startswith("."):
+                    if not name.lower().endswith(".txt"):
                         continue
                     f = folder / name
+                    if name.startswith("."):
+                        if skipped is not None:
+                            skipped.append((f, "a hidden file"))
+                        continue
                     if os.path.islink(f):
                         real = _real(f)
                         if real is None:  # a loop: its read fails, on one line
                             key = str(f)
                         elif not real.is_relative_to(root):
+                            if skipped is not None:
+                                skipped.append((f, f"a symlink to {real}, outside {path}"))
                             continue
                         else:
                             key = str(real)

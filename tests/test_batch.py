@@ -147,6 +147,28 @@ def test_a_combined_work_without_headers_is_titled_by_its_folder(tmp_path: Path)
     assert toc == ["Title Page", "part1", "part2"]  # each file's name, as for one story
 
 
+def test_skipped_files_are_counted_and_named(tmp_path: Path) -> None:
+    """A folder whose .txt files are all symlinks to files elsewhere (or hidden) is not
+    "no .txt files": the message counts what was skipped, and -v names each file."""
+    elsewhere, links = tmp_path / "elsewhere", tmp_path / "links"
+    elsewhere.mkdir()
+    links.mkdir()
+    (elsewhere / "a.txt").write_text(_story("A", "Words of a story."))
+    (links / "a.txt").symlink_to(elsewhere / "a.txt")
+    (links / ".draft.txt").write_text(_story("D", "Words of a draft."))
+    res = CliRunner().invoke(cli, ["build", str(links), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert (f"no .txt files found in {links} (2 skipped: hidden, or symlinks to files "
+            "outside the folder; -v names them)") in res.stderr
+    (links / "b.txt").write_text(_story("B", "Words of another story."))
+    res = CliRunner().invoke(cli, ["build", str(links), "-o", str(tmp_path / "o"), "-v"])
+    assert res.exit_code == 0, res.stderr
+    assert f"{links / '.draft.txt'}: skipped (a hidden file)" in res.stderr
+    assert (f"{links / 'a.txt'}: skipped (a symlink to {elsewhere / 'a.txt'}, outside "
+            f"{links})") in res.stderr
+    assert sorted(p.name for p in (tmp_path / "o").glob("*.epub")) == ["b.epub"]
+
+
 def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
     src = tmp_path / "in"
     shutil.copytree(INPUT, src)
