@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
@@ -217,8 +218,8 @@ class Cache:
         # which input gets a name can change when other inputs come or go.
         if not _valid_entry(entry) or entry["key"] != task.key or \
                 entry["source"] != self._source(task.source) or \
-                not os.path.isfile(task.output):
-            return False
+                entry.get("size", -1) != _file_size(task.output):
+            return False  # (a book replaced or cut short since: its size differs)
         stat = self._stat(task.source)
         if stat is None:
             return False
@@ -241,6 +242,7 @@ class Cache:
             return
         self.entries[self._name(task.output)] = {
             "key": task.key, "source": self._source(task.source),
+            "size": _file_size(task.output),  # the book's, as written
             "stat": list(result.input_stat), "sha256": result.input_sha256,
             "title": result.title, "author": result.author, "words": result.words,
             "scenes": result.scenes, "warnings": list(result.warnings)}
@@ -352,6 +354,15 @@ class Cache:
             self.save_failed = False
         else:
             self.save_failed = True
+
+
+def _file_size(path: str) -> int | None:
+    """The size of a regular file, None when there is none (the check a book exists)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def _kind(name: str) -> str:

@@ -169,6 +169,22 @@ def test_skipped_files_are_counted_and_named(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "o").glob("*.epub")) == ["b.epub"]
 
 
+def test_a_book_damaged_since_it_was_built_is_rebuilt(tmp_path: Path, epubcheck) -> None:
+    """The cache records each book's size: a book overwritten or cut short by hand (or
+    by a full disk in another program) is built again, not passed as up to date."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a", "b"):
+        (src / f"{name}.txt").write_text(_story(name.upper(), f"The story of {name} goes on."))
+    assert _build([str(src), "-o", str(out), "-j1"])[1]["summary"]["converted"] == 2
+    (out / "b.epub").write_bytes(b"garbage")
+    _, data, _ = _build([str(src), "-o", str(out), "-j1"])
+    assert {Path(r["input"]).name: r["skipped"] for r in data["results"]} == {
+        "a.txt": True, "b.txt": False}
+    assert Book(out / "b.epub").dc("title") == ["B"]
+    assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
+
+
 def test_incremental_skips_and_force(tmp_path: Path, epubcheck) -> None:
     src = tmp_path / "in"
     shutil.copytree(INPUT, src)
