@@ -156,17 +156,29 @@ class Cache:
 
     def books_by_source(self) -> dict[str, list[str]]:
         """The books the cache records (names in the output folder, ``/``), by the key of
-        the input each was made from, in name order; only books that exist, inside the
-        output folder: where a build puts an input's book again, so that it keeps its name
-        and place when other inputs come or go or when it is built on its own."""
+        the input each was made from, in name order: where a build puts an input's book
+        again (:func:`~fic2epub.files.earlier_output`, which checks that it exists), so
+        that it keeps its name and place when other inputs come or go or when it is
+        built on its own. Only names of EPUBs inside the output folder (a damaged cache
+        cannot point elsewhere; real paths checked once a folder)."""
         out: dict[str, list[str]] = {}
+        real_out = os.path.join(os.path.realpath(self._out_abs), "")
+        inside: dict[str, bool] = {}
         for name in sorted(self.entries):
             entry = self.entries[name]
-            if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+            if not isinstance(entry, dict) or not isinstance(entry.get("source"), str) \
+                    or not name.endswith(".epub") or os.path.isabs(name):
                 continue
-            book = self._book_inside(name)
-            if book is not None and os.path.isfile(book):
-                out.setdefault(entry["source"], []).append(name.replace(os.sep, "/"))
+            name = name.replace("\\", "/")
+            folder = name.rpartition("/")[0]
+            if ".." in folder.split("/") or "." in folder.split("/"):
+                continue
+            ok = inside.get(folder)
+            if ok is None:
+                real = os.path.realpath(os.path.join(self._out_abs, folder))
+                ok = inside[folder] = os.path.join(real, "").startswith(real_out)
+            if ok:
+                out.setdefault(entry["source"], []).append(name)
         return out
 
     def claimed(self, sources: set[str]) -> set[str]:

@@ -18,9 +18,9 @@ import click
 from . import __version__, batch
 from .errors import ConfigError, CoverError, Fic2EpubError
 from .files import (
-    claim_path,
     combine_files,
     cover_image,
+    earlier_output,
     find_inputs,
     output_path,
     read_input,
@@ -346,11 +346,8 @@ def _tasks(found: list[tuple[Path, Path]], out_dir: Path | None,
 def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | None,
                    cache: batch.Cache | None, taken: set[str],
                    named: set[str]) -> dict[int, Path]:
-    """For each input (by its index) that the cache records a book of, in this build's
-    format, that still exists, in the folder where its book goes now (the folder
-    mirroring its input folder), or anywhere in the output folder for an input given as
-    a file: that book's path, marked taken. Of several, the one named as its book would
-    be named now, then the first by name."""
+    """For each input (by its index) that the cache records a book of: where
+    :func:`~fic2epub.files.earlier_output` finds it, marked taken."""
     if out_dir is None or cache is None:
         return {}
     earlier = cache.books_by_source()
@@ -358,21 +355,11 @@ def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | Non
         return {}
     targets: dict[int, Path] = {}
     for n, (source, root, config) in enumerate(configs):
-        suffix = suffix_for(config)
-        names = [name for name in earlier.get(cache.source_key(str(source)), ())
-                 if name.endswith(".kepub.epub") == (suffix == ".kepub.epub")]
-        if not names:
-            continue
-        natural = output_path(source, root, out_dir, set(), suffix).relative_to(out_dir)
-        folder = "" if natural.parent == Path() else natural.parent.as_posix()
-        if str(source) not in named:
-            names = [name for name in names if name.rpartition("/")[0] == folder]
-        names.sort(key=lambda name: (name != natural.as_posix(),
-                                     name.rpartition("/")[0] != folder))
-        for name in names:
-            if (path := claim_path(out_dir, name, taken)) is not None:
-                targets[n] = path
-                break
+        names = earlier.get(cache.source_key(str(source)))
+        if names and (path := earlier_output(source, root, out_dir, names, taken,
+                                             suffix_for(config),
+                                             anywhere=str(source) in named)) is not None:
+            targets[n] = path
     return targets
 
 

@@ -114,21 +114,46 @@ def output_path(source: Path, root: Path, out_dir: Path, taken: set[str],
                 suffix: str = ".epub") -> Path:
     """Where the EPUB for ``source`` goes: mirrors the input folders, unique, safe.
     ``suffix`` is ``.kepub.epub`` for Kobo books."""
-    folder, real_folder = _out_folder(str(source.parent), str(root), str(out_dir),
-                                      os.getcwd())
+    folder, real_folder, _rel = _out_folder(str(source.parent), str(root), str(out_dir),
+                                            os.getcwd())
     return folder / unique_name(real_folder, safe_stem(_TXT.sub("", source.name)), suffix,
                                 taken)
 
 
-def claim_path(out_dir: Path, name: str, taken: set[str]) -> Path | None:
-    """``out_dir / name`` (``name`` a relative path with ``/``) marked taken as
-    :func:`output_path` marks its names, or None when that name is taken already."""
-    *folders, base = name.split("/")
-    key = f"{_resolved(out_dir).joinpath(*folders)}/{base}".casefold()
-    if key in taken:
+def earlier_output(source: Path, root: Path, out_dir: Path, names: list[str],
+                   taken: set[str], suffix: str = ".epub",
+                   anywhere: bool = False) -> Path | None:
+    """Where an earlier build put ``source``'s book, to put it there again: of ``names``
+    (books the cache records for it, paths inside ``out_dir`` with ``/``), the first that
+    is in the folder :func:`output_path` would choose now (or, with ``anywhere``, in any
+    folder: for a file named on its own, which has no folder layout to mirror), has this
+    build's format (``suffix``), is not ``taken`` and exists; the name it would be given
+    now first. Marked taken as :func:`output_path` marks its names. None when there is
+    none: the book is named afresh."""
+    kobo = suffix == ".kepub.epub"
+    names = [n for n in names if n.endswith(".kepub.epub") == kobo]
+    if not names:
         return None
-    taken.add(key)
-    return out_dir.joinpath(*folders, base)
+    folder, real_folder, rel = _out_folder(str(source.parent), str(root), str(out_dir),
+                                           os.getcwd())
+    base = _named(safe_stem(_TXT.sub("", source.name)), "", suffix)
+    natural = f"{rel}/{base}" if rel else base
+    here = [n for n in names if n.rpartition("/")[0] == rel]
+    ordered = sorted(here, key=lambda n: n != natural)
+    if anywhere:
+        ordered += [n for n in names if n.rpartition("/")[0] != rel]
+    for name in ordered:
+        sub, _, book = name.rpartition("/")
+        if sub == rel:
+            key, path = f"{real_folder}/{book}", folder / book
+        else:
+            parts = sub.split("/") if sub else []
+            key = f"{_resolved(out_dir).joinpath(*parts)}/{book}"
+            path = out_dir.joinpath(*parts, book)
+        if key.casefold() not in taken and os.path.isfile(path):
+            taken.add(key.casefold())
+            return path
+    return None
 
 
 def unique_name(real_folder: str, stem: str, suffix: str, taken: set[str]) -> str:
@@ -154,9 +179,10 @@ def _named(stem: str, number: str, suffix: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _out_folder(parent: str, root: str, out_dir: str, cwd: str) -> tuple[Path, str]:
-    """The output folder for inputs in ``parent`` (found under ``root``) and its real
-    path: once per folder, not per file. Keyed on the working directory too (the paths
+def _out_folder(parent: str, root: str, out_dir: str, cwd: str) -> tuple[Path, str, str]:
+    """The output folder for inputs in ``parent`` (found under ``root``), its real path,
+    and its path inside the output folder (``a/b``, ``""`` for the output folder itself):
+    once per folder, not per file. Keyed on the working directory too (the paths
     may be relative); emptied by :func:`find_inputs` (a folder replaced by a symlink is
     seen)."""
     try:
@@ -164,7 +190,8 @@ def _out_folder(parent: str, root: str, out_dir: str, cwd: str) -> tuple[Path, s
     except ValueError:
         rel = Path()
     parts = [safe_stem(p) for p in rel.parts if p not in ("", ".", "..")]
-    return Path(out_dir).joinpath(*parts), str(_resolved(Path(out_dir)).joinpath(*parts))
+    return (Path(out_dir).joinpath(*parts), str(_resolved(Path(out_dir)).joinpath(*parts)),
+            "/".join(parts))
 
 
 _TXT = re.compile(r"\.txt$", re.IGNORECASE)
