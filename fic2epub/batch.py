@@ -18,7 +18,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sized
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -154,32 +154,44 @@ class Cache:
         """An input's path as the cache records it (see :meth:`_source`)."""
         return self._source(source)
 
-    def books_by_source(self) -> dict[str, list[str]]:
-        """The books the cache records (names in the output folder, ``/``), by the key of
-        the input each was made from, in name order: where a build puts an input's book
-        again (:func:`~fic2epub.files.earlier_output`, which checks that it exists), so
-        that it keeps its name and place when other inputs come or go or when it is
-        built on its own. Only names of EPUBs inside the output folder (a damaged cache
-        cannot point elsewhere; real paths checked once a folder)."""
-        out: dict[str, list[str]] = {}
-        real_out = os.path.join(os.path.realpath(self._out_abs), "")
-        inside: dict[str, bool] = {}
+    def books_by_source(self) -> dict[str, list[tuple[str, str]]]:
+        """The books the cache records (names in the output folder, ``/``) and their
+        formats (``epub``, ``kepub``), by the key of the input each was made from, in name
+        order: where a build puts an input's book again
+        (:func:`~fic2epub.files.earlier_output`, which checks that it exists), so that it
+        keeps its name and place when other inputs come or go or when it is built on its
+        own. Only EPUBs inside the output folder (a damaged cache cannot point
+        elsewhere)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        inside = self._inside_checker()
         for name in sorted(self.entries):
             entry = self.entries[name]
-            if not isinstance(entry, dict) or not isinstance(entry.get("source"), str) \
-                    or not name.endswith(".epub") or os.path.isabs(name):
-                continue
-            name = name.replace("\\", "/")
-            folder = name.rpartition("/")[0]
-            if ".." in folder.split("/") or "." in folder.split("/"):
-                continue
-            ok = inside.get(folder)
+            if isinstance(entry, dict) and isinstance(entry.get("source"), str) and \
+                    inside(name) is not None:
+                out.setdefault(entry["source"], []).append((name.replace("\\", "/"),
+                                                            _format(name, entry)))
+        return out
+
+    def _inside_checker(self) -> Callable[[str], str | None]:
+        """A function: an entry's name -> the path of its book, if that is an EPUB inside
+        the output folder (checked lexically, then on the real path of its folder, once a
+        folder: a symlinked subfolder may lead out), else None."""
+        real_out = os.path.join(os.path.realpath(self._out_abs), "")
+        folders: dict[str, bool] = {}
+
+        def inside(name: str) -> str | None:
+            if not name.endswith(".epub") or os.path.isabs(name):
+                return None
+            folder = name.replace("\\", "/").rpartition("/")[0]
+            if folder and {"..", ".", ""} & set(folder.split("/")):
+                return None
+            ok = folders.get(folder)
             if ok is None:
                 real = os.path.realpath(os.path.join(self._out_abs, folder))
-                ok = inside[folder] = os.path.join(real, "").startswith(real_out)
-            if ok:
-                out.setdefault(entry["source"], []).append(name)
-        return out
+                ok = folders[folder] = os.path.join(real, "").startswith(real_out)
+            return os.path.normpath(os.path.join(self._out_abs, name)) if ok else None
+
+        return inside
 
     def claimed(self, sources: set[str]) -> set[str]:
         """The books (as :func:`~fic2epub.files.output_path` marks names taken: real
@@ -230,8 +242,9 @@ class Cache:
         # which input gets a name can change when other inputs come or go.
         if not _valid_entry(entry) or entry["key"] != task.key or \
                 entry["source"] != self._source(task.source) or \
-                entry.get("size", -1) != _file_size(task.output):
-            return False  # (a book replaced or cut short since: its size differs)
+                type(entry.get("size")) is not int or \
+                entry["size"] != _file_size(task.output):
+            return False  # (a book gone, or replaced or cut short since: its size differs)
         stat = self._stat(task.source)
         if stat is None:
             return False
@@ -255,6 +268,7 @@ class Cache:
         self.entries[self._name(task.output)] = {
             "key": task.key, "source": self._source(task.source),
             "size": _file_size(task.output),  # the book's, as written
+            "format": task.config.output_format,
             "stat": list(result.input_stat), "sha256": result.input_sha256,
             "title": result.title, "author": result.author, "words": result.words,
             "scenes": result.scenes, "warnings": list(result.warnings)}
@@ -272,7 +286,8 @@ class Cache:
                       warnings=list(entry["warnings"]), skipped=True,
                       input_sha256=entry["sha256"], input_stat=(stat[0], stat[1]))
 
-    def prune(self, roots: list[str], tasks: list[Task]) -> list[tuple[str, str, str | None]]:
+    def prune(self, roots: list[str], tasks: list[Task],
+              built: Collection[str] = ()) -> list[tuple[str, str, str | None]]:
         """Delete the books made from inputs that are gone (deleted or renamed since),
         and older copies of the books of this build's inputs (a book the cache records
         for an input that this build wrote, in the same format, under another name: made
@@ -284,37 +299,53 @@ class Cache:
         leaves empty (never an input folder). An input that cannot be looked at (a
         folder without permission) is not gone; a book of this build's ``tasks`` (the
         same file by another name: a case-insensitive file system, a path through a
-        symlink) is never deleted. Returns (book, input, None) for a gone input's book
-        and (book, input, its book now) for an older copy, for output lines."""
+        symlink) is never deleted. ``built``: the inputs whose books this build made or
+        found up to date; an older copy goes only when its input's book now exists (a
+        conversion that failed leaves it). Returns (book, input, None) for a gone input's
+        book and (book, input, its book now) for an older copy, for output lines."""
         lexical = [os.path.join(os.path.normpath(os.path.join(self._cwd, r)), "")
                    for r in roots]
         real = [os.path.join(os.path.realpath(r), "") for r in roots]
-        inputs = {os.path.realpath(t.source) for t in tasks}
+        realpath = _realpath_by_folder()
+        task_real = {t.source: realpath(os.path.join(self._cwd, t.source)) for t in tasks}
+        inputs = set(task_real.values())
         made = {_file_id(t.output) for t in tasks if t.output} - {None}
-        # (input, format) -> the book this build made of it
-        now_at = {(os.path.realpath(t.source), _kind(t.output)): t.output
-                  for t in tasks if t.output}
+        # (input, format) -> the book this build made of it (or found up to date)
+        now_at: dict[tuple[str, str], str] = {
+            (task_real[t.source], t.config.output_format):
+                os.path.normpath(os.path.join(self._cwd, t.output))
+            for t in tasks if t.output and t.source in built and os.path.isfile(t.output)}
+        inside = self._inside_checker()
         gone: list[tuple[str, str, str | None]] = []
         for name, entry in list(self.entries.items()):
             if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
                 continue
             source = os.path.normpath(os.path.join(self._out_abs, entry["source"]))
-            source_real = os.path.realpath(source)
+            source_real = realpath(source)
             if not (any(source.startswith(u) for u in lexical)
                     or any(source_real.startswith(u) for u in real)):
                 continue
-            book = self._book_inside(name)
-            if book is None:
-                continue  # outside the folder: a damaged cache
             now: str | None = None
             if source_real in inputs:
-                now = now_at.get((source_real, _kind(name)))
-                if now is None or os.path.realpath(now) == os.path.realpath(book):
-                    continue  # its book, or a book of it in the other format
+                now = now_at.get((source_real, _format(name, entry)))
+                if now is None:
+                    continue  # its book not made (failed), or a book in the other format
+                book = inside(name)
+                if book is None or book == now or os.path.realpath(now) == \
+                        os.path.realpath(book):
+                    continue  # its book (by another path), or a damaged cache's name
             elif not _gone(source):
                 continue
+            else:
+                book = inside(name)
+                if book is None:
+                    continue  # outside the folder: a damaged cache
             if _file_id(book) in made:
                 continue  # this build's book
+            if not os.path.lexists(book):  # deleted by hand: only the entry goes
+                del self.entries[name]
+                self.dirty += 1
+                continue
             stem = os.path.splitext(book)[0]  # as build --proof names its reports
             try:
                 for path in (book, f"{stem}.proof.html", f"{stem}.proof.json"):
@@ -336,19 +367,6 @@ class Cache:
             gone.append((self._prefix + name, self._shown(source), now))
         return gone
 
-    def _book_inside(self, name: str) -> str | None:
-        """The path of the book an entry names, if it is an EPUB inside the output
-        folder (checked on real paths: a symlinked subfolder may lead out of it), else
-        None."""
-        if not name.endswith(".epub") or os.path.isabs(name) or \
-                ".." in name.replace("\\", "/").split("/"):
-            return None
-        book = os.path.normpath(os.path.join(self._out_abs, name))
-        real_out = os.path.join(os.path.realpath(self._out_abs), "")
-        if not os.path.realpath(book).startswith(real_out):
-            return None
-        return book
-
     def _shown(self, path: str) -> str:
         """An absolute path as a line of output shows it: from the current folder when it
         is below it, else as it is."""
@@ -368,6 +386,23 @@ class Cache:
             self.save_failed = True
 
 
+def _realpath_by_folder() -> Callable[[str], str]:
+    """``os.path.realpath`` for many files of a few folders: each folder's real path once,
+    then one ``lstat`` a file (realpath itself when the file is a symlink)."""
+    folders: dict[str, str] = {}
+
+    def realpath(path: str) -> str:
+        folder, name = os.path.split(path)
+        real = folders.get(folder)
+        if real is None:
+            real = folders[folder] = os.path.realpath(folder)
+        if not name or name in (".", "..") or os.path.islink(path):
+            return os.path.realpath(path)
+        return os.path.join(real, name)
+
+    return realpath
+
+
 def _file_size(path: str) -> int | None:
     """The size of a regular file, None when there is none (the check a book exists)."""
     try:
@@ -377,9 +412,14 @@ def _file_size(path: str) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
-def _kind(name: str) -> str:
-    """A book's format by its name: ``.kepub.epub`` (Kobo) or ``.epub``."""
-    return ".kepub.epub" if name.endswith(".kepub.epub") else ".epub"
+def _format(name: str, entry: dict[str, Any]) -> str:
+    """A cached book's format (``epub``, ``kepub``) as recorded; by its name for entries
+    of caches that did not record it (``story.kepub.txt`` makes ``story.kepub.epub``, an
+    EPUB: the name alone can mislead)."""
+    recorded = entry.get("format")
+    if recorded in ("epub", "kepub"):
+        return str(recorded)
+    return "kepub" if name.endswith(".kepub.epub") else "epub"
 
 
 def _gone(path: str) -> bool:

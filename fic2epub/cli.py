@@ -244,7 +244,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             folders = [str(p) for p in inputs if p.is_dir()]
             if not folders and not quiet:
                 click.echo("--prune: no folder given, so nothing to prune", err=True)
-            pruned = cache.prune(folders, tasks)
+            pruned = cache.prune(folders, tasks, {r.input for r in results if r.ok})
             cache.save()
             if not quiet:
                 for book, source, now in pruned:
@@ -355,7 +355,8 @@ def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | Non
         return {}
     targets: dict[int, Path] = {}
     for n, (source, root, config) in enumerate(configs):
-        names = earlier.get(cache.source_key(str(source)))
+        names = [name for name, fmt in earlier.get(cache.source_key(str(source)), ())
+                 if fmt == config.output_format]
         if names and (path := earlier_output(source, root, out_dir, names, taken,
                                              suffix_for(config),
                                              anywhere=str(source) in named)) is not None:

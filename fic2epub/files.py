@@ -124,16 +124,12 @@ def earlier_output(source: Path, root: Path, out_dir: Path, names: list[str],
                    taken: set[str], suffix: str = ".epub",
                    anywhere: bool = False) -> Path | None:
     """Where an earlier build put ``source``'s book, to put it there again: of ``names``
-    (books the cache records for it, paths inside ``out_dir`` with ``/``), the first that
-    is in the folder :func:`output_path` would choose now (or, with ``anywhere``, in any
-    folder: for a file named on its own, which has no folder layout to mirror), has this
-    build's format (``suffix``), is not ``taken`` and exists; the name it would be given
-    now first. Marked taken as :func:`output_path` marks its names. None when there is
-    none: the book is named afresh."""
-    kobo = suffix == ".kepub.epub"
-    names = [n for n in names if n.endswith(".kepub.epub") == kobo]
-    if not names:
-        return None
+    (books in this build's format that the cache records for it, paths inside
+    ``out_dir`` with ``/``), the first that is in the folder :func:`output_path` would
+    choose now (or, with ``anywhere``, in any folder: for a file named on its own, which
+    has no folder layout to mirror), is not ``taken`` and exists; the name it would be
+    given now (with ``suffix``) first. Marked taken as :func:`output_path` marks its
+    names. None when there is none: the book is named afresh."""
     folder, real_folder, rel = _out_folder(str(source.parent), str(root), str(out_dir),
                                            os.getcwd())
     base = _named(safe_stem(_TXT.sub("", source.name)), "", suffix)
@@ -477,7 +473,7 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
         indexes = [s.metadata.series_index for _, s in stories]
         if all(i and i.isdigit() for i in indexes):  # stable: ties keep the path order
             stories.sort(key=lambda pair: int(pair[1].metadata.series_index or 0))
-        story = combine([s for _, s in stories], name)
+        story = combine([s for _, s in stories], name, Path(name).resolve().name)
         converted = build_epub(story, config, css=_css(config), cover=cover_image(config))
         _finish(result, converted, output)
     except Fic2EpubError as exc:

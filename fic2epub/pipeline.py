@@ -215,11 +215,12 @@ _COMBINED_KEYS = {"title", "series", "language"}
 titles rather than a page of their own."""
 
 
-def combine(stories: list[Story], name: str) -> Story:
+def combine(stories: list[Story], name: str, folder_name: str | None = None) -> Story:
     """One Story from several files that are chapters or parts of one work, in the order
     given. Metadata comes from the first file's header; each file becomes at least one
     chapter (titled by its own heading, else its title); line numbers continue across
-    files so that every position stays unique."""
+    files so that every position stays unique. ``folder_name``: the name of the work's
+    folder, the title when its first file has no title of its own."""
     if not stories:
         raise EmptyStoryError("nothing to combine")
     first = stories[0]
@@ -264,7 +265,8 @@ def combine(stories: list[Story], name: str) -> Story:
     if meta.series and meta.title and meta.title_source != "option":
         meta.title = meta.series
     elif meta.title_source == "filename" and len(stories) > 1:
-        meta.title = title_from_name(name)  # the work's folder, not its first file
+        # the work's folder (its real name: "." is a folder too), not its first file
+        meta.title = title_from_name(folder_name or name)
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
     return Story(source_name=name, encoding=first.encoding, metadata=meta,
                  fields=first.fields, chapters=chapters, changes=changes,

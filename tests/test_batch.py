@@ -169,6 +169,73 @@ def test_skipped_files_are_counted_and_named(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "o").glob("*.epub")) == ["b.epub"]
 
 
+def test_prune_keeps_an_older_copy_when_the_new_book_was_not_made(tmp_path: Path) -> None:
+    """An older copy goes only once its input's book exists where it belongs: when that
+    conversion fails, the older copy is the only book of the story, and stays."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "c.txt").write_text(_story("C", "Some words in the story here."))
+    assert _build([str(src / "sub" / "c.txt"), "-o", str(out)])[0] == 0  # out/c.epub
+    with (src / "sub" / "c.txt").open("a") as fh:
+        fh.write(("word " * 20 + "\n\n") * 12000)  # 1.2 MB
+    code, data, err = _build([str(src), "-o", str(out), "--prune", "--max-size", "1"])
+    assert code == 1 and "larger than" in err
+    assert data["summary"]["pruned"] == 0 and (out / "c.epub").is_file()
+    # once it converts, the older copy goes
+    code, data, err = _build([str(src), "-o", str(out), "--prune"])
+    assert code == 0 and data["summary"]["pruned"] == 1, err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.epub")) == ["sub/c.epub"]
+
+
+def test_a_story_named_kepub_keeps_both_formats(tmp_path: Path, epubcheck) -> None:
+    """story.kepub.txt makes story.kepub.epub, an EPUB: its name must not pass for a
+    Kobo book's, or a --format kepub build would write over it and --prune delete the
+    other format. The cache records each book's format."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "story.kepub.txt").write_text(_story("K", "Words of a story about a kite."))
+    assert _build([str(src), "-o", str(out)])[0] == 0
+    code, data, _ = _build([str(src), "-o", str(out), "--format", "kepub"])
+    assert code == 0 and data["results"][0]["output"] == str(out / "story.kepub.kepub.epub")
+    for fmt in ("epub", "kepub"):
+        code, data, _ = _build([str(src), "-o", str(out), "--format", fmt, "--prune"])
+        assert code == 0 and data["summary"]["pruned"] == 0
+        assert data["results"][0]["skipped"]
+    assert sorted(p.name for p in out.glob("*.epub")) == ["story.kepub.epub",
+                                                         "story.kepub.kepub.epub"]
+    assert Book(out / "story.kepub.epub").dc("title") == ["K"]
+    assert all(r.clean for r in epubcheck(sorted(out.glob("*.epub"))))
+
+
+def test_an_entry_without_a_size_is_not_up_to_date(tmp_path: Path) -> None:
+    """A hand-edited or older cache entry without the book's size does not vouch for a
+    book, not even for one that is missing."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "a.txt").write_text(_story("A", "The story of a goes on."))
+    assert _build([str(src), "-o", str(out)])[0] == 0
+    cache_file = out / ".fic2epub-cache.json"
+    cache = json.loads(cache_file.read_text())
+    cache["entries"]["a.epub"]["size"] = None
+    cache_file.write_text(json.dumps(cache))
+    (out / "a.epub").unlink()
+    _, data, _ = _build([str(src), "-o", str(out)])
+    assert not data["results"][0]["skipped"] and (out / "a.epub").is_file()
+
+
+def test_a_combined_folder_given_as_dot_is_titled_by_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "My_Great_Work"
+    work.mkdir()
+    for n in (1, 2):
+        (work / f"part{n}.txt").write_text(f"The words of part {n} are these ones here.\n")
+    monkeypatch.chdir(work)
+    code, data, err = _build([".", "--combine", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    assert data["results"][0]["output"] == str(tmp_path / "out" / "My_Great_Work.epub")
+    assert Book(tmp_path / "out" / "My_Great_Work.epub").dc("title") == ["My Great Work"]
+
+
 def test_a_book_damaged_since_it_was_built_is_rebuilt(tmp_path: Path, epubcheck) -> None:
     """The cache records each book's size: a book overwritten or cut short by hand (or
     by a full disk in another program) is built again, not passed as up to date."""
