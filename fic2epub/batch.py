@@ -172,6 +172,16 @@ class Cache:
                                                             _format(name, entry)))
         return out
 
+    def books_by_real_source(self) -> dict[str, list[tuple[str, str]]]:
+        """:meth:`books_by_source` keyed by each input's real path: for an input reached
+        by another path than the cache records (through a symlinked folder)."""
+        realpath = _realpath_by_folder()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for source, books in self.books_by_source().items():
+            real = realpath(os.path.normpath(os.path.join(self._out_abs, source)))
+            out.setdefault(real, []).extend(books)
+        return out
+
     def _inside_checker(self) -> Callable[[str], str | None]:
         """A function: an entry's name -> the path of its book, if that is an EPUB inside
         the output folder (checked lexically, then on the real path of its folder, once a
@@ -241,10 +251,13 @@ class Cache:
         # build in which nothing changed. The book must have been made from this input:
         # which input gets a name can change when other inputs come or go.
         if not _valid_entry(entry) or entry["key"] != task.key or \
-                entry["source"] != self._source(task.source) or \
                 type(entry.get("size")) is not int or \
                 entry["size"] != _file_size(task.output):
             return False  # (a book gone, or replaced or cut short since: its size differs)
+        if entry["source"] != self._source(task.source) and \
+                os.path.realpath(os.path.join(self._out_abs, entry["source"])) != \
+                os.path.realpath(task.source):
+            return False  # another input's book (the same file by another path is not)
         stat = self._stat(task.source)
         if stat is None:
             return False

@@ -353,10 +353,15 @@ def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | Non
     earlier = cache.books_by_source()
     if not earlier:
         return {}
+    by_real: dict[str, list[tuple[str, str]]] | None = None
     targets: dict[int, Path] = {}
     for n, (source, root, config) in enumerate(configs):
-        names = [name for name, fmt in earlier.get(cache.source_key(str(source)), ())
-                 if fmt == config.output_format]
+        books = earlier.get(cache.source_key(str(source)))
+        if books is None:  # new, or reached by another path (a symlinked folder)
+            if by_real is None:  # once a build that has a new input
+                by_real = cache.books_by_real_source()
+            books = by_real.get(os.path.realpath(source), [])
+        names = [name for name, fmt in books if fmt == config.output_format]
         if names and (path := earlier_output(source, root, out_dir, names, taken,
                                              suffix_for(config),
                                              anywhere=str(source) in named)) is not None:

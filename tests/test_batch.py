@@ -1004,6 +1004,26 @@ def test_building_one_of_two_folders_keeps_the_others_books(tmp_path: Path) -> N
     assert sorted(p.name for p in out.glob("*.epub")) == ["story-2.epub"]
 
 
+def test_books_keep_their_names_through_a_symlinked_input_folder(tmp_path: Path) -> None:
+    """The same folder built through a symlink: its books keep their names (none renamed
+    and the old name pruned as an older copy) and unchanged ones are skipped, though
+    the cache records the inputs by the other path."""
+    src, link, out = tmp_path / "in", tmp_path / "link", tmp_path / "out"
+    src.mkdir()
+    (src / "b.txt").write_text(_story("b", "Words of the story of b."))
+    assert _build([str(src), "-o", str(out)])[0] == 0
+    (src / "B.txt").write_text(_story("B", "Words of the story of big B."))  # wants b.epub too
+    link.symlink_to(src)
+    code, data, err = _build([str(link), "-o", str(out), "--prune", "-j1"])
+    assert code == 0 and data["summary"]["pruned"] == 0, err
+    assert {Path(r["input"]).name: (Path(r["output"]).name, r["skipped"])
+            for r in data["results"]} == {"b.txt": ("b.epub", True),
+                                          "B.txt": ("B-2.epub", False)}
+    code, data, err = _build([str(src), "-o", str(out), "--prune", "-j1"])
+    assert code == 0 and data["summary"]["pruned"] == 0 and data["summary"]["skipped"] == 2
+    assert sorted(p.name for p in out.glob("*.epub")) == ["B-2.epub", "b.epub"]
+
+
 def test_a_copied_or_linked_project_keeps_its_cache_and_names(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cache records inputs relative to the output folder: a project copied or moved
