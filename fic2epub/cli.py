@@ -180,9 +180,6 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         _fail_usage("--prune works on the books of a build: not with --check or --combine")
     if fail_on and not (check or with_proof):
         _fail_usage("--fail-on needs --check or --proof (it judges proofing findings)")
-    if fail_on and combine:
-        _fail_usage("--fail-on does not work with --combine, which does not proofread "
-                    "(proofread the files with `fic2epub proof DIR --fail-on ...`)")
     if fail_on:
         from .proof.engine import fail_on_error
 
@@ -227,7 +224,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
             _fail_usage(f"no stories found in {', '.join(str(p) for p in inputs)} (only "
                         "word lists)")
         if combine:
-            stream = _combine_stream(inputs, found, target_dir, settings)
+            stream = _combine_stream(inputs, found, target_dir, settings, proof=check)
             total = len(inputs)
         else:
             cache = None if check else batch.Cache(out_dir)
@@ -267,7 +264,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, as_json: bool, title: str | No
         "words": sum(r.words for r in results if r.ok), "seconds": round(elapsed, 3)}
     if prune:
         summary["pruned"] = len(pruned)
-    proofed = (check and not combine) or with_proof
+    proofed = check or with_proof
     if proofed:
         summary["findings"] = sum(len(r.findings) for r in results)
         summary["failed_proofing"] = sum(r.proof_failed for r in results)
@@ -370,7 +367,7 @@ def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | Non
 
 
 def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir: Path | None,
-                    settings: FolderSettings) -> Iterator[Result]:
+                    settings: FolderSettings, proof: bool = False) -> Iterator[Result]:
     taken: set[str] = set()
     for folder in inputs:
         files = [src for src, root in found if root == folder]
@@ -378,7 +375,7 @@ def _combine_stream(inputs: list[Path], found: list[tuple[Path, Path]], out_dir:
         # two folders of the same name: book, book-2
         name = unique_name("", safe_stem(folder.resolve().name), suffix_for(config), taken)
         target = out_dir / name if out_dir is not None else None
-        yield combine_files(files, str(folder), target, config)
+        yield combine_files(files, str(folder), target, config, proof)
 
 
 def _report(stream: Iterator[Result], total: int, as_json: bool, quiet: bool,
@@ -427,8 +424,8 @@ def _finding_lines(result: Result) -> Iterator[str]:
     CI log parsers take ``FILE:LINE:COLUMN: LEVEL: MESSAGE``)."""
     from .proof.engine import level_of
 
-    name = _shown(result.input)
     for f in result.findings:
+        name = _shown(f.file or result.input)  # a combined book's: the file it is in
         hint = f" (suggestion: {', '.join(f.suggestions[:3])})" if f.suggestions else ""
         yield (f"{name}:{f.line}:{f.column}: {level_of(f)}: {_shown(f.message)}{hint} "
                f"[{f.category}/{f.rule}]")

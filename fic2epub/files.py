@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .errors import Fic2EpubError, InputError
-from .model import Config, Result
+from .model import Config, Finding, Result, Story
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -344,6 +344,23 @@ def _proofread(result: Result, converted: Converted, source: str, config: Config
     record(result, proofed, config.proof)
 
 
+def _proofread_parts(result: Result, parts: list[tuple[Path, Story]], language: str,
+                     config: Config) -> None:
+    """A combined book's proofing: each file's story on its own (positions in that file),
+    in the book's language, the findings in file order."""
+    from .proof.engine import ProofResult, options_from_settings, proof_story, record
+
+    options = options_from_settings(config.proof)
+    findings: list[Finding] = []
+    notes: list[str] = []
+    for source, story in parts:
+        proofed = proof_story(story, options, language)
+        findings.extend(replace(f, file=str(source)) for f in proofed.findings)
+        notes.extend(n for n in proofed.notes if n not in notes)
+    record(result, ProofResult(file=result.input, findings=findings, notes=notes),
+           config.proof)
+
+
 def prepare_file(source: Path, config: Config,
                  proof: bool = False) -> tuple[Result, bytes | None]:
     """Convert one file without writing it: its Result (not yet ``ok``) and the book's
@@ -456,9 +473,11 @@ def _part_name(src: Path, folder: str) -> str:
 
 
 def combine_files(sources: list[Path], name: str, output: Path | None,
-                  config: Config) -> Result:
+                  config: Config, proof: bool = False) -> Result:
     """One EPUB from files that are chapters or parts of one work. Order: the part numbers
-    of their headers when every file has one, else natural file-name order."""
+    of their headers when every file has one, else natural file-name order. ``proof``:
+    also proofread each file with ``config.proof``'s settings, its findings placed in
+    that file (line and column in it), in the book's Result."""
     result = Result(input=name, output=None, ok=False)
     try:
         from .pipeline import build_epub, combine, parse
@@ -475,6 +494,8 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
             stories.sort(key=lambda pair: int(pair[1].metadata.series_index or 0))
         story = combine([s for _, s in stories], name, Path(name).resolve().name)
         converted = build_epub(story, config, css=_css(config), cover=cover_image(config))
+        if proof:
+            _proofread_parts(result, stories, converted.language, config)
         _finish(result, converted, output)
     except Fic2EpubError as exc:
         result.error = str(exc)

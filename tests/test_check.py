@@ -247,9 +247,24 @@ def test_a_mistyped_fail_on_is_a_usage_error(stories: Path, spec: str) -> None:
     assert code == 2 and f"fail_on {spec!r}" in err and "fic2epub.toml" in err
 
 
-def test_fail_on_does_not_take_combine(stories: Path) -> None:
-    code, _, _, err = _run(["build", str(stories), "--check", "--combine", "--fail-on", "error"])
-    assert code == 2 and "--fail-on does not work with --combine" in err
+def test_check_combine_proofreads_each_file(stories: Path) -> None:
+    """A combined book's proofing: each file's findings at their line and column in that
+    file (the work's parts are the author's files), and --fail-on judges the book."""
+    code, data, _, err = _run(["build", str(stories), "--check", "--combine", "--json"])
+    assert code == 0, err
+    (result,) = data["results"]
+    assert [(Path(f["file"]).name, f["line"], f["column"], f["text"])
+            for f in result["findings"]] == [
+        ("slips.txt", 4, 31, "thrown"), ("slips.txt", 6, 22, "the the"),
+        ("quiet.txt", 4, 1, "Zorblax")]
+    assert data["summary"]["findings"] == 3 and data["summary"]["failed_proofing"] == 0
+    code, _, out, _ = _run(["build", str(stories), "--check", "--combine"])
+    assert code == 0
+    assert f"{stories / 'sub' / 'quiet.txt'}:4:1: " in out
+    assert f"{stories / 'slips.txt'}:4:31: " in out
+    code, data, _, _ = _run(["build", str(stories), "--check", "--combine", "--json",
+                             "--fail-on", "real-word"])
+    assert code == 1 and data["summary"]["failed_proofing"] == 1
 
 
 def test_build_proof_fail_on_names_the_findings_even_for_skipped_books(
