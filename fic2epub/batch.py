@@ -172,12 +172,13 @@ class Cache:
                                                             _format(name, entry)))
         return out
 
-    def books_by_real_source(self) -> dict[str, list[tuple[str, str]]]:
-        """:meth:`books_by_source` keyed by each input's real path: for an input reached
-        by another path than the cache records (through a symlinked folder)."""
+    def by_real_source(self, by_source: dict[str, list[tuple[str, str]]]
+                       ) -> dict[str, list[tuple[str, str]]]:
+        """:meth:`books_by_source`'s answer keyed by each input's real path: for an input
+        reached by another path than the cache records (through a symlinked folder)."""
         realpath = _realpath_by_folder()
         out: dict[str, list[tuple[str, str]]] = {}
-        for source, books in self.books_by_source().items():
+        for source, books in by_source.items():
             real = realpath(os.path.normpath(os.path.join(self._out_abs, source)))
             out.setdefault(real, []).extend(books)
         return out

@@ -356,7 +356,7 @@ def _earlier_books(configs: list[tuple[Path, Path, Config]], out_dir: Path | Non
         books = earlier.get(cache.source_key(str(source)))
         if books is None:  # new, or reached by another path (a symlinked folder)
             if by_real is None:  # once a build that has a new input
-                by_real = cache.books_by_real_source()
+                by_real = cache.by_real_source(earlier)
             books = by_real.get(os.path.realpath(source), [])
         names = [name for name, fmt in books if fmt == config.output_format]
         if names and (path := earlier_output(source, root, out_dir, names, taken,

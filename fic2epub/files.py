@@ -335,19 +335,11 @@ def convert_file(source: Path, output: Path | None, config: Config,
     return result
 
 
-def _proofread(result: Result, converted: Converted, source: str, config: Config) -> None:
-    from .proof.engine import options_from_settings, proof_story, record
-
-    proofed = proof_story(converted.story, options_from_settings(config.proof),
-                          converted.language)
-    proofed.findings = [replace(f, file=source) for f in proofed.findings]
-    record(result, proofed, config.proof)
-
-
-def _proofread_parts(result: Result, parts: list[tuple[Path, Story]], language: str,
-                     config: Config) -> None:
-    """A combined book's proofing: each file's story on its own (positions in that file),
-    in the book's language, the findings in file order."""
+def _proofread(result: Result, parts: list[tuple[str, Story]], language: str,
+               config: Config) -> None:
+    """A book's proofing with ``config.proof``'s settings, in the book's language: the
+    story of each of its files (one, or a combined book's parts) on its own, each
+    finding placed in its file (line and column in it), in file order."""
     from .proof.engine import ProofResult, options_from_settings, proof_story, record
 
     options = options_from_settings(config.proof)
@@ -355,8 +347,9 @@ def _proofread_parts(result: Result, parts: list[tuple[Path, Story]], language: 
     notes: list[str] = []
     for source, story in parts:
         proofed = proof_story(story, options, language)
-        findings.extend(replace(f, file=str(source)) for f in proofed.findings)
-        notes.extend(n for n in proofed.notes if n not in notes)
+        findings.extend(replace(f, file=source) for f in proofed.findings)
+        earlier = set(notes)  # a note every part gives (no dictionary) once
+        notes.extend(n for n in proofed.notes if n not in earlier)
     record(result, ProofResult(file=result.input, findings=findings, notes=notes),
            config.proof)
 
@@ -379,7 +372,8 @@ def prepare_file(source: Path, config: Config,
                             cover=cover_image(config))
         _describe(result, converted)
         if proof:
-            _proofread(result, converted, str(source), config)
+            _proofread(result, [(str(source), converted.story)], converted.language,
+                       config)
         return result, converted.epub
     except Fic2EpubError as exc:
         result.error = str(exc)
@@ -495,7 +489,8 @@ def combine_files(sources: list[Path], name: str, output: Path | None,
         story = combine([s for _, s in stories], name, Path(name).resolve().name)
         converted = build_epub(story, config, css=_css(config), cover=cover_image(config))
         if proof:
-            _proofread_parts(result, stories, converted.language, config)
+            _proofread(result, [(str(src), part) for src, part in stories],
+                       converted.language, config)
         _finish(result, converted, output)
     except Fic2EpubError as exc:
         result.error = str(exc)
